@@ -1,0 +1,545 @@
+//! Reference-data files (JSON or TOML) and the demo data set: parsing, validation, hashing
+//! of secrets, and loading through the [`ReferenceDataRepository`] port in one transaction.
+
+use std::{collections::HashSet, sync::Arc};
+
+use bellhop_domain::{
+    outlet::{parse_weekday, OpeningInterval},
+    ports::ReferenceDataRepository,
+    reference::{
+        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData, StaffKeyData, StayData,
+    },
+    session::parse_language_code,
+};
+use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppResult, secrets::hash_secret};
+
+/// The file format (documented in the README). Field names are camelCase; unknown fields are
+/// errors, so a typo does not silently drop data.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReferenceFile {
+    pub properties: Vec<PropertyEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PropertyEntry {
+    pub code: String,
+    pub name: String,
+    pub brand_code: String,
+    pub group_code: String,
+    pub time_zone: String,
+    pub default_language: String,
+    #[serde(default)]
+    pub interface_tokens: Vec<InterfaceTokenEntry>,
+    #[serde(default)]
+    pub outlets: Vec<OutletEntry>,
+    #[serde(default)]
+    pub stays: Vec<StayEntry>,
+    #[serde(default)]
+    pub orders: Vec<OrderEntry>,
+    #[serde(default)]
+    pub staff_keys: Vec<StaffKeyEntry>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InterfaceTokenEntry {
+    pub token: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutletEntry {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub display_order: i32,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default = "yes")]
+    pub allow_guest_messages: bool,
+    #[serde(default)]
+    pub allow_non_verified_guests: bool,
+    #[serde(default)]
+    pub service_center_name: String,
+    #[serde(default)]
+    pub opening_hours: Vec<OpeningHoursEntry>,
+}
+
+/// `day` is a weekday name (`Monday` ... `Sunday`) or `Daily`; times are `HH:MM` local time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpeningHoursEntry {
+    pub day: String,
+    pub opens: String,
+    pub closes: String,
+}
+
+/// Check-in and check-out are RFC 3339 instants with an offset (`2026-11-27T14:00:00+00:00`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StayEntry {
+    pub code: String,
+    pub room_number: String,
+    #[serde(default)]
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub language_code: Option<String>,
+    pub check_in: String,
+    pub check_out: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderEntry {
+    pub code: String,
+    pub outlet_code: String,
+    pub stay_code: String,
+}
+
+/// `outlets` absent means every outlet of the property.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StaffKeyEntry {
+    pub key: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub outlets: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// A reference file that cannot be loaded: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReferenceFileError(pub String);
+
+fn fail<T>(path: impl AsRef<str>, message: impl AsRef<str>) -> Result<T, ReferenceFileError> {
+    Err(ReferenceFileError(format!("{}: {}", path.as_ref(), message.as_ref())))
+}
+
+/// The formats a reference file may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Json,
+    Toml,
+}
+
+impl FileFormat {
+    /// By file extension: `.toml` is TOML, anything else JSON.
+    pub fn from_path(path: &str) -> Self {
+        if path.to_ascii_lowercase().ends_with(".toml") {
+            Self::Toml
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// Parses and validates a reference file.
+pub fn parse_reference_file(text: &str, format: FileFormat) -> Result<ReferenceData, ReferenceFileError> {
+    let file: ReferenceFile = match format {
+        FileFormat::Json => serde_json::from_str(text).map_err(|e| ReferenceFileError(format!("invalid JSON: {e}")))?,
+        FileFormat::Toml => toml::from_str(text).map_err(|e| ReferenceFileError(format!("invalid TOML: {e}")))?,
+    };
+    validate(&file)
+}
+
+fn text_field(path: &str, field: &str, value: &str, max: usize) -> Result<(), ReferenceFileError> {
+    let count = value.chars().count();
+    if count == 0 || count > max {
+        return fail(format!("{path}.{field}"), format!("must be 1 to {max} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return fail(format!("{path}.{field}"), "must not contain control characters");
+    }
+    Ok(())
+}
+
+fn optional_text_field(path: &str, field: &str, value: &str, max: usize) -> Result<(), ReferenceFileError> {
+    if value.is_empty() {
+        Ok(())
+    } else {
+        text_field(path, field, value, max)
+    }
+}
+
+fn secret_field(path: &str, field: &str, value: &str) -> Result<(), ReferenceFileError> {
+    if value.chars().count() < 8 || value.len() > 256 || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return fail(format!("{path}.{field}"), "must be 8 to 256 printable ASCII characters without spaces");
+    }
+    Ok(())
+}
+
+fn unique<'a>(path: &str, what: &str, codes: impl Iterator<Item = &'a str>) -> Result<(), ReferenceFileError> {
+    let mut seen = HashSet::new();
+    for code in codes {
+        if !seen.insert(code) {
+            return fail(path, format!("{what} \"{code}\" appears twice"));
+        }
+    }
+    Ok(())
+}
+
+fn parse_time(path: &str, raw: &str) -> Result<NaiveTime, ReferenceFileError> {
+    NaiveTime::parse_from_str(raw, "%H:%M").or_else(|_| fail(path, format!("\"{raw}\" is not a time HH:MM")))
+}
+
+fn parse_instant(path: &str, raw: &str) -> Result<DateTime<Utc>, ReferenceFileError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| fail(path, format!("\"{raw}\" is not an RFC 3339 date-time with an offset")))
+}
+
+const ALL_DAYS: [Weekday; 7] =
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+
+/// Checks every entry and turns the file into domain reference data with hashed secrets.
+pub fn validate(file: &ReferenceFile) -> Result<ReferenceData, ReferenceFileError> {
+    unique("properties", "property code", file.properties.iter().map(|p| p.code.as_str()))?;
+    let properties = file
+        .properties
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| validate_property(&format!("properties[{index}] ({})", entry.code), entry))
+        .collect::<Result<_, _>>()?;
+    Ok(ReferenceData { properties })
+}
+
+fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, ReferenceFileError> {
+    text_field(path, "code", &entry.code, 50)?;
+    text_field(path, "name", &entry.name, 200)?;
+    optional_text_field(path, "brandCode", &entry.brand_code, 50)?;
+    optional_text_field(path, "groupCode", &entry.group_code, 50)?;
+    let time_zone = entry
+        .time_zone
+        .parse()
+        .or_else(|_| fail(format!("{path}.timeZone"), format!("\"{}\" is not an IANA time zone", entry.time_zone)))?;
+    let default_language = parse_language_code(&entry.default_language)
+        .or_else(|_| fail(format!("{path}.defaultLanguage"), "is not a language code"))?;
+
+    let interface_tokens = entry
+        .interface_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let at = format!("{path}.interfaceTokens[{i}]");
+            secret_field(&at, "token", &token.token)?;
+            optional_text_field(&at, "label", &token.label, 200)?;
+            Ok(InterfaceTokenData { token_hash: hash_secret(&token.token), label: token.label.clone(), enabled: token.enabled })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    unique(&format!("{path}.outlets"), "outlet code", entry.outlets.iter().map(|o| o.code.as_str()))?;
+    let outlets = entry
+        .outlets
+        .iter()
+        .enumerate()
+        .map(|(i, outlet)| {
+            let at = format!("{path}.outlets[{i}] ({})", outlet.code);
+            text_field(&at, "code", &outlet.code, 50)?;
+            text_field(&at, "name", &outlet.name, 200)?;
+            optional_text_field(&at, "description", &outlet.description, 2000)?;
+            optional_text_field(&at, "serviceCenterName", &outlet.service_center_name, 200)?;
+            let mut opening_hours = Vec::new();
+            for (h, hours) in outlet.opening_hours.iter().enumerate() {
+                let at = format!("{at}.openingHours[{h}]");
+                let opens = parse_time(&format!("{at}.opens"), &hours.opens)?;
+                let closes = parse_time(&format!("{at}.closes"), &hours.closes)?;
+                let days = if hours.day.eq_ignore_ascii_case("daily") {
+                    ALL_DAYS.to_vec()
+                } else {
+                    vec![parse_weekday(&hours.day).map_or_else(
+                        || fail(format!("{at}.day"), format!("\"{}\" is not a weekday or Daily", hours.day)),
+                        Ok,
+                    )?]
+                };
+                for day in days {
+                    let interval = OpeningInterval { day, opens, closes };
+                    if opening_hours.iter().any(|o: &OpeningInterval| o.day == day && o.opens == opens) {
+                        return fail(at, "two intervals open on the same day at the same time");
+                    }
+                    opening_hours.push(interval);
+                }
+            }
+            Ok(OutletData {
+                code: outlet.code.clone(),
+                name: outlet.name.clone(),
+                description: outlet.description.clone(),
+                display_order: outlet.display_order,
+                active: outlet.active,
+                allow_guest_messages: outlet.allow_guest_messages,
+                allow_non_verified_guests: outlet.allow_non_verified_guests,
+                service_center_name: outlet.service_center_name.clone(),
+                opening_hours,
+            })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    unique(&format!("{path}.stays"), "stay code", entry.stays.iter().map(|s| s.code.as_str()))?;
+    let stays = entry
+        .stays
+        .iter()
+        .enumerate()
+        .map(|(i, stay)| {
+            let at = format!("{path}.stays[{i}] ({})", stay.code);
+            text_field(&at, "code", &stay.code, 50)?;
+            text_field(&at, "roomNumber", &stay.room_number, 20)?;
+            optional_text_field(&at, "firstName", &stay.first_name, 100)?;
+            text_field(&at, "lastName", &stay.last_name, 100)?;
+            let language_code = match &stay.language_code {
+                Some(code) => parse_language_code(code).or_else(|_| fail(format!("{at}.languageCode"), "is not a language code"))?,
+                None => default_language.clone(),
+            };
+            let check_in = parse_instant(&format!("{at}.checkIn"), &stay.check_in)?;
+            let check_out = parse_instant(&format!("{at}.checkOut"), &stay.check_out)?;
+            if check_out <= check_in {
+                return fail(format!("{at}.checkOut"), "must be after checkIn");
+            }
+            Ok(StayData {
+                code: stay.code.clone(),
+                room_number: stay.room_number.clone(),
+                first_name: stay.first_name.clone(),
+                last_name: stay.last_name.clone(),
+                language_code,
+                check_in,
+                check_out,
+            })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    unique(&format!("{path}.orders"), "order code", entry.orders.iter().map(|o| o.code.as_str()))?;
+    let orders = entry
+        .orders
+        .iter()
+        .enumerate()
+        .map(|(i, order)| {
+            let at = format!("{path}.orders[{i}] ({})", order.code);
+            text_field(&at, "code", &order.code, 50)?;
+            text_field(&at, "outletCode", &order.outlet_code, 50)?;
+            text_field(&at, "stayCode", &order.stay_code, 50)?;
+            Ok(OrderData { code: order.code.clone(), outlet_code: order.outlet_code.clone(), stay_code: order.stay_code.clone() })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    let staff_keys = entry
+        .staff_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let at = format!("{path}.staffKeys[{i}] ({})", key.display_name);
+            secret_field(&at, "key", &key.key)?;
+            text_field(&at, "displayName", &key.display_name, 100)?;
+            if let Some(codes) = &key.outlets {
+                for (o, code) in codes.iter().enumerate() {
+                    if !entry.outlets.iter().any(|outlet| &outlet.code == code) {
+                        return fail(format!("{at}.outlets[{o}]"), format!("\"{code}\" is not an outlet of this property"));
+                    }
+                }
+            }
+            Ok(StaffKeyData {
+                key_hash: hash_secret(&key.key),
+                display_name: key.display_name.clone(),
+                outlet_codes: key.outlets.clone(),
+                enabled: key.enabled,
+            })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    Ok(PropertyData {
+        code: entry.code.clone(),
+        name: entry.name.clone(),
+        brand_code: entry.brand_code.clone(),
+        group_code: entry.group_code.clone(),
+        time_zone,
+        default_language,
+        interface_tokens,
+        outlets,
+        stays,
+        orders,
+        staff_keys,
+    })
+}
+
+fn outlet(
+    order: i32,
+    code: &str,
+    name: &str,
+    description: &str,
+    flags: (bool, bool, bool),
+    service_center: &str,
+    hours: Option<(&str, &str)>,
+) -> OutletEntry {
+    let (active, allow_guest_messages, allow_non_verified_guests) = flags;
+    OutletEntry {
+        code: code.into(),
+        name: name.into(),
+        description: description.into(),
+        display_order: order,
+        active,
+        allow_guest_messages,
+        allow_non_verified_guests,
+        service_center_name: service_center.into(),
+        opening_hours: hours
+            .map(|(opens, closes)| vec![OpeningHoursEntry { day: "Daily".into(), opens: opens.into(), closes: closes.into() }])
+            .unwrap_or_default(),
+    }
+}
+
+/// The fixed demo data set (`shared/spec/demo-data.md`). Stays run from yesterday to three
+/// days from `now`, so reloading moves only those dates.
+pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
+    let check_in = (now - Duration::days(1)).to_rfc3339();
+    let check_out = (now + Duration::days(3)).to_rfc3339();
+    let stay = |room: &str, first: &str, last: &str, language: &str| StayEntry {
+        code: format!("DEMO-STAY-{room}"),
+        room_number: room.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        language_code: Some(language.into()),
+        check_in: check_in.clone(),
+        check_out: check_out.clone(),
+    };
+    let order = |code: &str, outlet: &str, room: &str| OrderEntry {
+        code: code.into(),
+        outlet_code: outlet.into(),
+        stay_code: format!("DEMO-STAY-{room}"),
+    };
+    ReferenceFile {
+        properties: vec![PropertyEntry {
+            code: "DEMO-HOTEL".into(),
+            name: "Bellhop Demo Hotel".into(),
+            brand_code: "DEMO-BRAND".into(),
+            group_code: "DEMO-GROUP".into(),
+            time_zone: "Europe/London".into(),
+            default_language: "en".into(),
+            interface_tokens: vec![InterfaceTokenEntry {
+                token: "demo-interface-token".into(),
+                label: "Demo guest app".into(),
+                enabled: true,
+            }],
+            outlets: vec![
+                outlet(1, "SPA", "Spa", "Treatments and wellness", (true, false, false), "Spa Reception", Some(("09:00", "20:00"))),
+                outlet(2, "ROOMSVC", "In-Room Dining", "Food and drinks to your room", (true, true, false), "Room Service Centre", None),
+                outlet(3, "BAR", "Lobby Bar", "Cocktails and light bites", (true, true, true), "Bar Team", Some(("17:00", "01:00"))),
+                outlet(4, "CONCIERGE", "Concierge", "Tickets, taxis and tips", (true, true, true), "Front Desk", None),
+                outlet(5, "POOLBAR", "Pool Bar", "Seasonal, closed", (false, true, true), "Pool Team", None),
+            ],
+            stays: vec![
+                stay("101", "Ada", "Lovelace", "en"),
+                stay("102", "Alan", "Turing", "en"),
+                stay("203", "Grace", "Hopper", "fr"),
+                stay("204", "José", "Núñez", "es"),
+            ],
+            orders: vec![order("ORD-1001", "ROOMSVC", "101"), order("ORD-1002", "BAR", "101"), order("ORD-2001", "ROOMSVC", "102")],
+            staff_keys: vec![
+                StaffKeyEntry { key: "demo-staff-key".into(), display_name: "Front Desk Demo".into(), outlets: None, enabled: true },
+                StaffKeyEntry {
+                    key: "demo-bar-key".into(),
+                    display_name: "Bar Demo".into(),
+                    outlets: Some(vec!["BAR".into()]),
+                    enabled: true,
+                },
+            ],
+        }],
+    }
+}
+
+/// Loads validated reference data in one transaction.
+#[derive(Clone)]
+pub struct ReferenceDataService {
+    repository: Arc<dyn ReferenceDataRepository>,
+}
+
+impl ReferenceDataService {
+    pub fn new(repository: Arc<dyn ReferenceDataRepository>) -> Self {
+        Self { repository }
+    }
+
+    pub async fn load(&self, data: &ReferenceData) -> AppResult<LoadSummary> {
+        Ok(self.repository.load_reference_data(data).await?)
+    }
+
+    /// Loads the demo data set with stay dates around `now`.
+    pub async fn load_demo(&self, now: DateTime<Utc>) -> AppResult<LoadSummary> {
+        let data = validate(&demo_file(now)).map_err(crate::AppError::internal)?;
+        self.load(&data).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_file_is_valid() {
+        let data = validate(&demo_file(Utc::now())).unwrap();
+        let property = &data.properties[0];
+        assert_eq!(property.outlets.len(), 5);
+        assert_eq!(property.outlets[0].opening_hours.len(), 7);
+        assert_eq!(property.stays.len(), 4);
+        assert_eq!(property.staff_keys[1].outlet_codes.as_deref(), Some(&["BAR".to_owned()][..]));
+        assert_ne!(property.interface_tokens[0].token_hash, [0; 32]);
+    }
+
+    #[test]
+    fn the_demo_file_round_trips_through_json_and_toml() {
+        let file = demo_file(Utc::now());
+        let json = serde_json::to_string(&file).unwrap();
+        assert!(parse_reference_file(&json, FileFormat::Json).is_ok());
+        let toml = toml::to_string(&file).unwrap();
+        assert!(parse_reference_file(&toml, FileFormat::Toml).is_ok());
+    }
+
+    #[test]
+    fn a_bad_time_names_the_entry_and_field() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].outlets[2].opening_hours[0].opens = "25:00".into();
+        let error = validate(&file).unwrap_err().0;
+        assert_eq!(error, "properties[0] (DEMO-HOTEL).outlets[2] (BAR).openingHours[0].opens: \"25:00\" is not a time HH:MM");
+    }
+
+    #[test]
+    fn an_unknown_field_is_an_error() {
+        let error = parse_reference_file(r#"{"properties": [], "extra": 1}"#, FileFormat::Json).unwrap_err().0;
+        assert!(error.contains("unknown field `extra`"), "{error}");
+    }
+
+    #[test]
+    fn a_key_limited_to_an_unknown_outlet_is_an_error() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].staff_keys[1].outlets = Some(vec!["NOPE".into()]);
+        let error = validate(&file).unwrap_err().0;
+        assert!(error.contains("staffKeys[1] (Bar Demo).outlets[0]"), "{error}");
+    }
+
+    #[test]
+    fn check_out_must_follow_check_in() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].stays[0].check_out = file.properties[0].stays[0].check_in.clone();
+        let error = validate(&file).unwrap_err().0;
+        assert!(error.contains("stays[0] (DEMO-STAY-101).checkOut"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_codes_are_errors() {
+        let mut file = demo_file(Utc::now());
+        let copy = file.properties[0].outlets[0].clone();
+        file.properties[0].outlets.push(copy);
+        assert!(validate(&file).unwrap_err().0.contains("outlet code \"SPA\" appears twice"));
+    }
+}

@@ -1,0 +1,131 @@
+//! Repository ports: what the use cases need from storage. Adapters (the persistence crate)
+//! implement them; application tests mock them (`mocks` feature).
+//!
+//! Every method returns [`RepositoryError::Unavailable`] when the store cannot be reached and
+//! [`RepositoryError::Unexpected`] for anything it cannot explain; the errors listed on a
+//! method are the domain errors it returns through [`RepositoryError::Domain`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    conversation::{Conversation, ConversationStatus, Message, NewConversation, NewMessage, Viewer},
+    error::RepositoryError,
+    order::Order,
+    outlet::Outlet,
+    paging::Page,
+    property::{Property, PropertyId},
+    reference::{LoadSummary, ReferenceData, SecretHash},
+    session::{GuestIdentity, Session, SessionId},
+    staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
+    stay::{GuestStay, StayId},
+};
+
+pub type RepoResult<T> = Result<T, RepositoryError>;
+
+/// Properties, their interface tokens and their outlets.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PropertyRepository: Send + Sync {
+    /// The property with this code (exact match), if any.
+    async fn find_property_by_code(&self, code: &str) -> RepoResult<Option<Property>>;
+    /// The property with this id, if any.
+    async fn get_property(&self, id: PropertyId) -> RepoResult<Option<Property>>;
+    /// The hashes of the property's enabled interface tokens (the caller compares them in
+    /// constant time).
+    async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>>;
+    /// Every outlet of the property, active or not, with opening hours, in display order then code.
+    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Vec<Outlet>>;
+}
+
+/// Guest stays and their orders.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StayRepository: Send + Sync {
+    /// The stays of the property in this room (exact room number) that are checked in at `at`.
+    async fn in_house_stays_in_room(&self, property_id: PropertyId, room_number: &str, at: DateTime<Utc>)
+        -> RepoResult<Vec<GuestStay>>;
+    /// The stay with this id in the property, if any.
+    async fn get_stay(&self, property_id: PropertyId, stay_id: StayId) -> RepoResult<Option<GuestStay>>;
+    /// The order with this code (exact match) in the property, whoever owns it.
+    async fn find_order(&self, property_id: PropertyId, code: &str) -> RepoResult<Option<Order>>;
+}
+
+/// What a new session starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub property_id: PropertyId,
+    pub identity: GuestIdentity,
+    pub language_code: String,
+    pub explicit_language: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session and returns it.
+    async fn create_session(&self, session: NewSession) -> RepoResult<Session>;
+    /// The session (ended or not) with the stay's check-out for a verified one.
+    async fn find_session(&self, property_id: PropertyId, id: SessionId) -> RepoResult<Option<Session>>;
+    /// Records activity at `at` (moves `last_seen_at` forward, never back).
+    async fn touch_session(&self, property_id: PropertyId, id: SessionId, at: DateTime<Utc>) -> RepoResult<()>;
+    /// Ends `old` and stores `new` atomically (login). Errors: `SessionExpired` when `old` had
+    /// already ended (a concurrent login won); then nothing is written.
+    async fn replace_session(&self, old: SessionId, new: NewSession, at: DateTime<Utc>) -> RepoResult<Session>;
+    /// Deletes sessions that ended or went idle before `before`, at most `batch` of them;
+    /// returns how many were deleted.
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ConversationRepository: Send + Sync {
+    /// Stores a conversation and its first message in one transaction and returns it as the
+    /// guest sees it. Errors: none beyond store failures (codes are random and unique).
+    async fn create_conversation(&self, conversation: NewConversation) -> RepoResult<Conversation>;
+    /// The viewer's conversations, most recent activity first, each with only its last
+    /// message and the viewer's unread count.
+    async fn list_conversations(&self, viewer: &Viewer, page: Page) -> RepoResult<Vec<Conversation>>;
+    /// One conversation the viewer may see, with all its messages oldest first.
+    /// Errors: `ConversationNotFound` (unknown, or not the viewer's).
+    async fn get_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation>;
+    /// Every message of the guest's conversations, by creation time then sequence.
+    async fn list_messages(&self, viewer: &Viewer, page: Page, descending: bool) -> RepoResult<Vec<Message>>;
+    /// Appends a message with the next sequence number of the conversation.
+    /// Errors: `ConversationNotFound`, `ConversationClosed`.
+    async fn add_message(&self, viewer: &Viewer, code: &str, message: NewMessage) -> RepoResult<Message>;
+    /// Moves the viewer's read position up to the message with `message_code` (or the last
+    /// message), never back. Errors: `ConversationNotFound`, `MessageNotFound`.
+    async fn mark_read(&self, viewer: &Viewer, code: &str, message_code: Option<String>) -> RepoResult<()>;
+    /// Sets the status. Errors: `ConversationNotFound`.
+    async fn set_status(&self, viewer: &Viewer, code: &str, status: ConversationStatus, at: DateTime<Utc>)
+        -> RepoResult<()>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StaffRepository: Send + Sync {
+    /// The enabled staff key with this hash, if any.
+    async fn find_staff_key(&self, key_hash: SecretHash) -> RepoResult<Option<StaffKey>>;
+    /// The scope's conversations, most recent activity first, after `cursor`, at most `limit`.
+    async fn list_staff_conversations(
+        &self,
+        scope: &StaffScope,
+        filter: &StaffConversationFilter,
+        cursor: Option<StaffCursor>,
+        limit: i64,
+    ) -> RepoResult<Vec<Conversation>>;
+    /// Unread counts per active outlet of the scope, in display order.
+    async fn unread_by_outlet(&self, scope: &StaffScope) -> RepoResult<Vec<OutletUnread>>;
+}
+
+/// Loads reference data (properties, tokens, outlets, stays, orders, staff keys).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ReferenceDataRepository: Send + Sync {
+    /// Upserts everything by code in one transaction: all or nothing. Errors: `InvalidRequest`
+    /// naming the entry when a reference does not resolve (an order's outlet, a key's outlet).
+    async fn load_reference_data(&self, data: &ReferenceData) -> RepoResult<LoadSummary>;
+}

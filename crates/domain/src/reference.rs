@@ -1,0 +1,88 @@
+//! Reference data as it is loaded: properties with their interface tokens, outlets, stays,
+//! orders and staff keys. Secrets are already hashed here; codes link the records.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::outlet::OpeningInterval;
+
+/// A SHA-256 digest of a secret (interface token or staff key).
+pub type SecretHash = [u8; 32];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceData {
+    pub properties: Vec<PropertyData>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyData {
+    pub code: String,
+    pub name: String,
+    pub brand_code: String,
+    pub group_code: String,
+    pub time_zone: Tz,
+    pub default_language: String,
+    pub interface_tokens: Vec<InterfaceTokenData>,
+    pub outlets: Vec<OutletData>,
+    pub stays: Vec<StayData>,
+    pub orders: Vec<OrderData>,
+    pub staff_keys: Vec<StaffKeyData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceTokenData {
+    pub token_hash: SecretHash,
+    pub label: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutletData {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub display_order: i32,
+    pub active: bool,
+    pub allow_guest_messages: bool,
+    pub allow_non_verified_guests: bool,
+    pub service_center_name: String,
+    pub opening_hours: Vec<OpeningInterval>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StayData {
+    pub code: String,
+    pub room_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language_code: String,
+    pub check_in: DateTime<Utc>,
+    pub check_out: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderData {
+    pub code: String,
+    pub outlet_code: String,
+    pub stay_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffKeyData {
+    pub key_hash: SecretHash,
+    pub display_name: String,
+    /// `None`: every outlet of the property.
+    pub outlet_codes: Option<Vec<String>>,
+    pub enabled: bool,
+}
+
+/// What a load changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    pub properties: usize,
+    pub outlets: usize,
+    pub stays: usize,
+    pub orders: usize,
+    pub interface_tokens: usize,
+    pub staff_keys: usize,
+}

@@ -1,0 +1,49 @@
+//! PostgreSQL adapters for Bellhop's repository ports, built on sqlx.
+//!
+//! One [`PgStore`] over a connection pool implements every port. Queries are plain SQL
+//! (no compile-time macros, so builds never need a database); every query is scoped by
+//! `property_id`. Multi-row writes are single statements (CTEs) or one transaction.
+
+mod conversations;
+mod error;
+mod properties;
+mod reference_data;
+mod sessions;
+mod staff;
+mod stays;
+
+use sqlx::PgPool;
+
+pub use error::db_error;
+
+/// The schema migrations, embedded from the top-level `migrations/` folder (the same folder
+/// `sqlx migrate run` uses).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The latest migration version this build knows; readiness requires the database to have it.
+pub fn latest_migration_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Whether the database answers and has every migration of this build applied.
+pub async fn is_ready(pool: &PgPool) -> bool {
+    let applied: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await;
+    matches!(applied, Ok(Some(version)) if version >= latest_migration_version())
+}
+
+/// The Postgres implementation of every repository port.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,155 @@
+//! Properties, interface tokens and outlets.
+
+use async_trait::async_trait;
+use bellhop_domain::{
+    outlet::{OpeningInterval, Outlet},
+    ports::{PropertyRepository, RepoResult},
+    property::{Property, PropertyId},
+    reference::SecretHash,
+    RepositoryError,
+};
+use chrono::{NaiveTime, Weekday};
+use chrono_tz::Tz;
+use tracing::instrument;
+
+use crate::{db_error, PgStore};
+
+#[derive(sqlx::FromRow)]
+struct PropertyRow {
+    id: i64,
+    code: String,
+    name: String,
+    brand_code: String,
+    group_code: String,
+    time_zone: String,
+    default_language: String,
+}
+
+impl TryFrom<PropertyRow> for Property {
+    type Error = RepositoryError;
+
+    fn try_from(row: PropertyRow) -> Result<Self, Self::Error> {
+        let time_zone: Tz = row
+            .time_zone
+            .parse()
+            .map_err(|_| RepositoryError::unexpected(format!("property {} has an unknown time zone", row.code)))?;
+        Ok(Property {
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            brand_code: row.brand_code,
+            group_code: row.group_code,
+            time_zone,
+            default_language: row.default_language,
+        })
+    }
+}
+
+const PROPERTY_COLUMNS: &str = "id, code, name, brand_code, group_code, time_zone, default_language";
+
+#[derive(sqlx::FromRow)]
+struct OutletRow {
+    id: i64,
+    property_id: i64,
+    code: String,
+    name: String,
+    description: String,
+    display_order: i32,
+    active: bool,
+    allow_guest_messages: bool,
+    allow_non_verified_guests: bool,
+    service_center_name: String,
+    days: Vec<i16>,
+    opens: Vec<NaiveTime>,
+    closes: Vec<NaiveTime>,
+}
+
+pub(crate) fn weekday_from_iso(day: i16) -> Option<Weekday> {
+    Weekday::try_from(u8::try_from(day).ok()?.checked_sub(1)?).ok()
+}
+
+pub(crate) fn iso_from_weekday(day: Weekday) -> i16 {
+    // number_from_monday is 1..=7, which always fits.
+    i16::try_from(day.number_from_monday()).unwrap_or(1)
+}
+
+impl TryFrom<OutletRow> for Outlet {
+    type Error = RepositoryError;
+
+    fn try_from(row: OutletRow) -> Result<Self, Self::Error> {
+        let opening_hours = row
+            .days
+            .iter()
+            .zip(row.opens.iter().zip(row.closes.iter()))
+            .map(|(day, (opens, closes))| {
+                weekday_from_iso(*day)
+                    .map(|day| OpeningInterval { day, opens: *opens, closes: *closes })
+                    .ok_or_else(|| RepositoryError::unexpected(format!("outlet {} has a bad weekday", row.code)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Outlet {
+            id: row.id,
+            property_id: row.property_id,
+            code: row.code,
+            name: row.name,
+            description: row.description,
+            display_order: row.display_order,
+            active: row.active,
+            allow_guest_messages: row.allow_guest_messages,
+            allow_non_verified_guests: row.allow_non_verified_guests,
+            service_center_name: row.service_center_name,
+            opening_hours,
+        })
+    }
+}
+
+#[async_trait]
+impl PropertyRepository for PgStore {
+    #[instrument(skip(self))]
+    async fn find_property_by_code(&self, code: &str) -> RepoResult<Option<Property>> {
+        let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE code = $1");
+        let row: Option<PropertyRow> =
+            sqlx::query_as(&sql).bind(code).fetch_optional(&self.pool).await.map_err(db_error)?;
+        row.map(Property::try_from).transpose()
+    }
+
+    #[instrument(skip(self))]
+    async fn get_property(&self, id: PropertyId) -> RepoResult<Option<Property>> {
+        let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
+        let row: Option<PropertyRow> =
+            sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_error)?;
+        row.map(Property::try_from).transpose()
+    }
+
+    #[instrument(skip(self))]
+    async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>> {
+        let rows: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT token_hash FROM interface_tokens WHERE property_id = $1 AND enabled")
+                .bind(property_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(rows.into_iter().filter_map(|hash| SecretHash::try_from(hash.as_slice()).ok()).collect())
+    }
+
+    #[instrument(skip(self))]
+    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Vec<Outlet>> {
+        let rows: Vec<OutletRow> = sqlx::query_as(
+            "SELECT o.id, o.property_id, o.code, o.name, o.description, o.display_order, o.active,
+                    o.allow_guest_messages, o.allow_non_verified_guests, o.service_center_name,
+                    coalesce(array_agg(h.day ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS days,
+                    coalesce(array_agg(h.opens ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS opens,
+                    coalesce(array_agg(h.closes ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS closes
+               FROM outlets o
+               LEFT JOIN outlet_opening_hours h ON h.property_id = o.property_id AND h.outlet_id = o.id
+              WHERE o.property_id = $1
+              GROUP BY o.property_id, o.id
+              ORDER BY o.display_order, o.code",
+        )
+        .bind(property_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter().map(Outlet::try_from).collect()
+    }
+}

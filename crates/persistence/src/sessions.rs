@@ -1,0 +1,157 @@
+//! Guest sessions.
+
+use async_trait::async_trait;
+use bellhop_domain::{
+    ports::{NewSession, RepoResult, SessionRepository},
+    property::PropertyId,
+    session::{GuestIdentifier, GuestIdentity, Session, SessionId},
+    DomainError, RepositoryError,
+};
+use chrono::{DateTime, Utc};
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::{db_error, PgStore};
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: Uuid,
+    property_id: i64,
+    kind: String,
+    stay_id: Option<i64>,
+    guest_identifier: Option<String>,
+    language_code: String,
+    explicit_language: Option<String>,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    stay_check_out: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = RepositoryError;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        let identity = match (row.kind.as_str(), row.stay_id, row.guest_identifier) {
+            ("anonymous", None, None) => GuestIdentity::Anonymous,
+            ("verified", Some(stay_id), None) => GuestIdentity::Verified { stay_id },
+            ("visitor", None, Some(identifier)) => GuestIdentity::Visitor {
+                guest_identifier: GuestIdentifier::parse(&identifier).map_err(RepositoryError::unexpected)?,
+            },
+            _ => return Err(RepositoryError::unexpected("a session row has an inconsistent kind")),
+        };
+        Ok(Session {
+            id: row.id,
+            property_id: row.property_id,
+            identity,
+            language_code: row.language_code,
+            explicit_language: row.explicit_language,
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            ended_at: row.ended_at,
+            stay_check_out: row.stay_check_out,
+        })
+    }
+}
+
+const INSERT_SESSION: &str = "
+    WITH s AS (
+        INSERT INTO sessions (property_id, id, kind, stay_id, guest_identifier, language_code,
+                              explicit_language, created_at, last_seen_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+        RETURNING *
+    )
+    SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
+           s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.check_out AS stay_check_out
+      FROM s
+      LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id";
+
+fn insert_session(session: &NewSession) -> sqlx::query::QueryAs<'_, sqlx::Postgres, SessionRow, sqlx::postgres::PgArguments> {
+    let (stay_id, identifier) = match &session.identity {
+        GuestIdentity::Anonymous => (None, None),
+        GuestIdentity::Verified { stay_id } => (Some(*stay_id), None),
+        GuestIdentity::Visitor { guest_identifier } => (None, Some(guest_identifier.as_str())),
+    };
+    sqlx::query_as(INSERT_SESSION)
+        .bind(session.property_id)
+        .bind(session.id)
+        .bind(session.identity.kind().as_str())
+        .bind(stay_id)
+        .bind(identifier)
+        .bind(&session.language_code)
+        .bind(&session.explicit_language)
+        .bind(session.created_at)
+}
+
+#[async_trait]
+impl SessionRepository for PgStore {
+    #[instrument(skip(self, session), fields(property_id = session.property_id))]
+    async fn create_session(&self, session: NewSession) -> RepoResult<Session> {
+        insert_session(&session).fetch_one(&self.pool).await.map_err(db_error)?.try_into()
+    }
+
+    #[instrument(skip(self))]
+    async fn find_session(&self, property_id: PropertyId, id: SessionId) -> RepoResult<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
+                    s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.check_out AS stay_check_out
+               FROM sessions s
+               LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
+              WHERE s.property_id = $1 AND s.id = $2",
+        )
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.map(Session::try_from).transpose()
+    }
+
+    #[instrument(skip(self))]
+    async fn touch_session(&self, property_id: PropertyId, id: SessionId, at: DateTime<Utc>) -> RepoResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $3 WHERE property_id = $1 AND id = $2 AND last_seen_at < $3")
+            .bind(property_id)
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    #[instrument(skip(self, new), fields(property_id = new.property_id))]
+    async fn replace_session(&self, old: SessionId, new: NewSession, at: DateTime<Utc>) -> RepoResult<Session> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let ended = sqlx::query(
+            "UPDATE sessions SET ended_at = $3 WHERE property_id = $1 AND id = $2 AND ended_at IS NULL",
+        )
+        .bind(new.property_id)
+        .bind(old)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if ended.rows_affected() != 1 {
+            return Err(DomainError::SessionExpired.into());
+        }
+        let row = insert_session(&new).fetch_one(&mut *tx).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        row.try_into()
+    }
+
+    #[instrument(skip(self))]
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE (property_id, id) IN (
+                 SELECT property_id, id FROM sessions
+                  WHERE coalesce(ended_at, last_seen_at) < $1
+                  LIMIT $2)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}
