@@ -19,7 +19,9 @@ mod tests {
     fn codes_are_url_safe_and_22_characters() {
         let code = new_code();
         assert_eq!(code.len(), 22);
-        assert!(code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use bellhop_domain::{
     clock::Clock,
     conversation::{
-        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType, NewConversation, NewMessage,
-        Viewer,
+        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
+        NewConversation, NewMessage, Viewer,
     },
     form_details::OrderFormDetails,
     message::{derive_subject, MessageContent},
@@ -67,10 +67,15 @@ pub struct ConversationService {
 pub fn guest_viewer(session: &Session) -> AppResult<Viewer> {
     let owner = match &session.identity {
         GuestIdentity::Verified { stay_id } => GuestOwner::Stay(*stay_id),
-        GuestIdentity::Visitor { guest_identifier } => GuestOwner::Visitor(guest_identifier.clone()),
+        GuestIdentity::Visitor { guest_identifier } => {
+            GuestOwner::Visitor(guest_identifier.clone())
+        }
         GuestIdentity::Anonymous => return Err(DomainError::GuestNotVerified.into()),
     };
-    Ok(Viewer::Guest { property_id: session.property_id, owner })
+    Ok(Viewer::Guest {
+        property_id: session.property_id,
+        owner,
+    })
 }
 
 impl ConversationService {
@@ -80,12 +85,21 @@ impl ConversationService {
         conversations: Arc<dyn ConversationRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { properties, stays, conversations, clock }
+        Self {
+            properties,
+            stays,
+            conversations,
+            clock,
+        }
     }
 
     /// Creates a conversation for a verified in-house guest (section 4 of the spec).
     #[instrument(skip_all, fields(property_id = session.property_id))]
-    pub async fn create(&self, session: &Session, request: CreateConversation) -> AppResult<Conversation> {
+    pub async fn create(
+        &self,
+        session: &Session,
+        request: CreateConversation,
+    ) -> AppResult<Conversation> {
         let GuestIdentity::Verified { stay_id } = session.identity else {
             return Err(DomainError::GuestNotVerified.into());
         };
@@ -94,13 +108,21 @@ impl ConversationService {
         let property = self.property(session.property_id).await?;
         let stay = self.stay(session.property_id, stay_id).await?;
         let order = match request.order_code.as_deref() {
-            Some(code) => Some(owned_order(self.stays.find_order(property.id, code).await?, property.id, stay.id)?),
+            Some(code) => Some(owned_order(
+                self.stays.find_order(property.id, code).await?,
+                property.id,
+                stay.id,
+            )?),
             None => None,
         };
         let outlets = self.properties.list_outlets(property.id).await?;
         let outlet = select_outlet(
             &outlets,
-            OutletRequest { outlet_code: request.outlet_code.as_deref(), order: order.as_ref(), audience: Audience::VerifiedGuest },
+            OutletRequest {
+                outlet_code: request.outlet_code.as_deref(),
+                order: order.as_ref(),
+                audience: Audience::VerifiedGuest,
+            },
             property.time_zone,
             self.clock.now(),
         )?;
@@ -128,16 +150,26 @@ impl ConversationService {
 
     /// Creates a conversation for a non-verified visitor (section 4, last part).
     #[instrument(skip_all, fields(property_id = session.property_id))]
-    pub async fn create_for_visitor(&self, session: &Session, request: CreateVisitorConversation) -> AppResult<Conversation> {
+    pub async fn create_for_visitor(
+        &self,
+        session: &Session,
+        request: CreateVisitorConversation,
+    ) -> AppResult<Conversation> {
         let GuestIdentity::Visitor { guest_identifier } = &session.identity else {
             return Err(DomainError::GuestNotVerified.into());
         };
         let content = MessageContent::parse(request.message.as_deref())?;
         let kind = ConversationType::parse(request.conversation_type.as_deref())?;
         if request.order_code.is_some() {
-            return Err(DomainError::invalid_request("A non-verified guest cannot refer to an order.").into());
+            return Err(DomainError::invalid_request(
+                "A non-verified guest cannot refer to an order.",
+            )
+            .into());
         }
-        let form = request.order_form_details.map(OrderFormDetails::parse).transpose()?;
+        let form = request
+            .order_form_details
+            .map(OrderFormDetails::parse)
+            .transpose()?;
         let author = match (kind, &form) {
             (ConversationType::Guest, Some(form)) => form.author_name(),
             _ => AuthorName::default(),
@@ -146,7 +178,11 @@ impl ConversationService {
         let outlets = self.properties.list_outlets(property.id).await?;
         let outlet = select_outlet(
             &outlets,
-            OutletRequest { outlet_code: request.outlet_code.as_deref(), order: None, audience: Audience::Visitor },
+            OutletRequest {
+                outlet_code: request.outlet_code.as_deref(),
+                order: None,
+                audience: Audience::Visitor,
+            },
             property.time_zone,
             self.clock.now(),
         )?;
@@ -169,24 +205,43 @@ impl ConversationService {
     /// The guest's conversations, most recent activity first, each with its last message.
     #[instrument(skip_all)]
     pub async fn list(&self, session: &Session, page: Page) -> AppResult<Vec<Conversation>> {
-        Ok(self.conversations.list_conversations(&guest_viewer(session)?, page).await?)
+        Ok(self
+            .conversations
+            .list_conversations(&guest_viewer(session)?, page)
+            .await?)
     }
 
     /// One of the guest's conversations with all its messages.
     #[instrument(skip_all)]
     pub async fn get(&self, session: &Session, code: &str) -> AppResult<Conversation> {
-        Ok(self.conversations.get_conversation(&guest_viewer(session)?, code).await?)
+        Ok(self
+            .conversations
+            .get_conversation(&guest_viewer(session)?, code)
+            .await?)
     }
 
     /// Every message of the guest's conversations.
     #[instrument(skip_all)]
-    pub async fn messages(&self, session: &Session, page: Page, descending: bool) -> AppResult<Vec<Message>> {
-        Ok(self.conversations.list_messages(&guest_viewer(session)?, page, descending).await?)
+    pub async fn messages(
+        &self,
+        session: &Session,
+        page: Page,
+        descending: bool,
+    ) -> AppResult<Vec<Message>> {
+        Ok(self
+            .conversations
+            .list_messages(&guest_viewer(session)?, page, descending)
+            .await?)
     }
 
     /// A guest's reply; signed by the naming rule applied to this request's own type.
     #[instrument(skip_all)]
-    pub async fn add_message(&self, session: &Session, code: &str, request: AddGuestMessage) -> AppResult<Message> {
+    pub async fn add_message(
+        &self,
+        session: &Session,
+        code: &str,
+        request: AddGuestMessage,
+    ) -> AppResult<Message> {
         let viewer = guest_viewer(session)?;
         let content = MessageContent::parse(request.message.as_deref())?;
         let kind = ConversationType::parse(request.conversation_type.as_deref())?;
@@ -199,29 +254,50 @@ impl ConversationService {
             (ConversationType::Guest, _) => {
                 let conversation = self.conversations.get_conversation(&viewer, code).await?;
                 match conversation.order_form_details {
-                    Some(form) => OrderFormDetails::parse(form).map(|f| f.author_name()).unwrap_or_default(),
+                    Some(form) => OrderFormDetails::parse(form)
+                        .map(|f| f.author_name())
+                        .unwrap_or_default(),
                     None => AuthorName::default(),
                 }
             }
         };
         let message = self.guest_message(session, content, author);
-        Ok(self.conversations.add_message(&viewer, code, message).await?)
+        Ok(self
+            .conversations
+            .add_message(&viewer, code, message)
+            .await?)
     }
 
     /// Marks staff messages read up to `message_code` (or all), never moving back.
     #[instrument(skip_all)]
-    pub async fn mark_read(&self, session: &Session, code: &str, message_code: Option<String>) -> AppResult<()> {
-        Ok(self.conversations.mark_read(&guest_viewer(session)?, code, message_code).await?)
+    pub async fn mark_read(
+        &self,
+        session: &Session,
+        code: &str,
+        message_code: Option<String>,
+    ) -> AppResult<()> {
+        Ok(self
+            .conversations
+            .mark_read(&guest_viewer(session)?, code, message_code)
+            .await?)
     }
 
     /// Closes the conversation.
     #[instrument(skip_all)]
     pub async fn close(&self, session: &Session, code: &str) -> AppResult<()> {
         let viewer = guest_viewer(session)?;
-        Ok(self.conversations.set_status(&viewer, code, ConversationStatus::Closed, self.clock.now()).await?)
+        Ok(self
+            .conversations
+            .set_status(&viewer, code, ConversationStatus::Closed, self.clock.now())
+            .await?)
     }
 
-    fn guest_message(&self, session: &Session, content: MessageContent, author: AuthorName) -> NewMessage {
+    fn guest_message(
+        &self,
+        session: &Session,
+        content: MessageContent,
+        author: AuthorName,
+    ) -> NewMessage {
         NewMessage {
             code: new_code(),
             message_type: MessageType::Guest,
@@ -235,11 +311,17 @@ impl ConversationService {
     }
 
     async fn property(&self, id: i64) -> AppResult<bellhop_domain::property::Property> {
-        self.properties.get_property(id).await?.ok_or_else(|| AppError::internal("a session refers to a missing property"))
+        self.properties
+            .get_property(id)
+            .await?
+            .ok_or_else(|| AppError::internal("a session refers to a missing property"))
     }
 
     async fn stay(&self, property_id: i64, stay_id: i64) -> AppResult<GuestStay> {
-        self.stays.get_stay(property_id, stay_id).await?.ok_or_else(|| AppError::internal("a session refers to a missing stay"))
+        self.stays
+            .get_stay(property_id, stay_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a session refers to a missing stay"))
     }
 }
 
@@ -302,9 +384,12 @@ mod tests {
                 default_language: "en".into(),
             }))
         });
-        properties
-            .expect_list_outlets()
-            .returning(|_| Ok(vec![outlet(2, "ROOMSVC", 2, false), outlet(4, "CONCIERGE", 4, true)]));
+        properties.expect_list_outlets().returning(|_| {
+            Ok(vec![
+                outlet(2, "ROOMSVC", 2, false),
+                outlet(4, "CONCIERGE", 4, true),
+            ])
+        });
         properties
     }
 
@@ -326,8 +411,20 @@ mod tests {
         });
         stays.expect_find_order().returning(|property_id, code| {
             Ok(match code {
-                "ORD-1001" => Some(Order { id: 1, property_id, code: code.into(), outlet_id: 2, stay_id: 10 }),
-                "ORD-2001" => Some(Order { id: 2, property_id, code: code.into(), outlet_id: 2, stay_id: 11 }),
+                "ORD-1001" => Some(Order {
+                    id: 1,
+                    property_id,
+                    code: code.into(),
+                    outlet_id: 2,
+                    stay_id: 10,
+                }),
+                "ORD-2001" => Some(Order {
+                    id: 2,
+                    property_id,
+                    code: code.into(),
+                    outlet_id: 2,
+                    stay_id: 11,
+                }),
                 _ => None,
             })
         });
@@ -335,7 +432,9 @@ mod tests {
     }
 
     /// A repository that echoes what it was asked to store, and remembers it.
-    fn echoing_repository(seen: Arc<std::sync::Mutex<Option<NewConversation>>>) -> MockConversationRepository {
+    fn echoing_repository(
+        seen: Arc<std::sync::Mutex<Option<NewConversation>>>,
+    ) -> MockConversationRepository {
         let mut repo = MockConversationRepository::new();
         repo.expect_create_conversation().returning(move |new| {
             *seen.lock().unwrap() = Some(new.clone());
@@ -382,7 +481,10 @@ mod tests {
             conversation_type: Some("GUEST".into()),
             ..Default::default()
         };
-        service.create(&session(GuestIdentity::Verified { stay_id: 10 }), request).await.unwrap();
+        service
+            .create(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .await
+            .unwrap();
         let new = seen.lock().unwrap().clone().unwrap();
         assert_eq!(new.outlet_id, 2, "falls back to the first available outlet");
         assert_eq!(new.subject, "Extra pillows please");
@@ -403,7 +505,10 @@ mod tests {
             order_code: Some("ORD-2001".into()),
             ..Default::default()
         };
-        let error = service(repo).create(&session(GuestIdentity::Verified { stay_id: 10 }), request).await.unwrap_err();
+        let error = service(repo)
+            .create(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), ErrorCode::OrderNotFound);
     }
 
@@ -429,8 +534,14 @@ mod tests {
         let mut repo = MockConversationRepository::new();
         repo.expect_create_conversation().never();
         let service = service(repo);
-        let request = CreateConversation { message: Some("Hi".into()), ..Default::default() };
-        let error = service.create(&session(GuestIdentity::Anonymous), request.clone()).await.unwrap_err();
+        let request = CreateConversation {
+            message: Some("Hi".into()),
+            ..Default::default()
+        };
+        let error = service
+            .create(&session(GuestIdentity::Anonymous), request.clone())
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), ErrorCode::GuestNotVerified);
     }
 
@@ -446,10 +557,19 @@ mod tests {
             order_form_details: Some(serde_json::json!({"FirstName": "Kim", "lastname": "Lee"})),
             ..Default::default()
         };
-        service(echoing_repository(seen.clone())).create_for_visitor(&session(visitor), request).await.unwrap();
+        service(echoing_repository(seen.clone()))
+            .create_for_visitor(&session(visitor), request)
+            .await
+            .unwrap();
         let new = seen.lock().unwrap().clone().unwrap();
         assert_eq!(new.outlet_id, 4);
-        assert_eq!((new.first_message.first_name.as_str(), new.first_message.last_name.as_str()), ("Kim", "Lee"));
+        assert_eq!(
+            (
+                new.first_message.first_name.as_str(),
+                new.first_message.last_name.as_str()
+            ),
+            ("Kim", "Lee")
+        );
         assert_eq!(new.guest, GuestDetails::default());
     }
 
@@ -465,7 +585,10 @@ mod tests {
             order_code: Some("ORD-1001".into()),
             ..Default::default()
         };
-        let error = service(repo).create_for_visitor(&session(visitor), request).await.unwrap_err();
+        let error = service(repo)
+            .create_for_visitor(&session(visitor), request)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), ErrorCode::InvalidRequest);
     }
 
@@ -473,7 +596,10 @@ mod tests {
     async fn a_verified_guest_may_not_use_the_visitor_route() {
         let mut repo = MockConversationRepository::new();
         repo.expect_create_conversation().never();
-        let request = CreateVisitorConversation { message: Some("Hi".into()), ..Default::default() };
+        let request = CreateVisitorConversation {
+            message: Some("Hi".into()),
+            ..Default::default()
+        };
         let error = service(repo)
             .create_for_visitor(&session(GuestIdentity::Verified { stay_id: 10 }), request)
             .await

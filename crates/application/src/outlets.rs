@@ -28,7 +28,11 @@ impl OutletService {
     /// The property's active outlets in display order, or only the one named by `code`
     /// (`OutletNotFound` when unknown or inactive).
     #[instrument(skip(self))]
-    pub async fn settings(&self, property_id: i64, code: Option<&str>) -> AppResult<Vec<OutletSettings>> {
+    pub async fn settings(
+        &self,
+        property_id: i64,
+        code: Option<&str>,
+    ) -> AppResult<Vec<OutletSettings>> {
         let property = self
             .properties
             .get_property(property_id)
@@ -41,7 +45,10 @@ impl OutletService {
             .await?
             .into_iter()
             .filter(|o| o.active && code.is_none_or(|code| o.code == code))
-            .map(|outlet| OutletSettings { is_open_now: outlet.is_open_at(property.time_zone, now), outlet })
+            .map(|outlet| OutletSettings {
+                is_open_now: outlet.is_open_at(property.time_zone, now),
+                outlet,
+            })
             .collect();
         if code.is_some() && settings.is_empty() {
             return Err(DomainError::OutletNotFound.into());

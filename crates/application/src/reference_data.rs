@@ -7,7 +7,8 @@ use bellhop_domain::{
     outlet::{parse_weekday, OpeningInterval},
     ports::ReferenceDataRepository,
     reference::{
-        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData, StaffKeyData, StayData,
+        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
+        StaffKeyData, StayData,
     },
     session::parse_language_code,
 };
@@ -129,7 +130,11 @@ pub struct StaffKeyEntry {
 pub struct ReferenceFileError(pub String);
 
 fn fail<T>(path: impl AsRef<str>, message: impl AsRef<str>) -> Result<T, ReferenceFileError> {
-    Err(ReferenceFileError(format!("{}: {}", path.as_ref(), message.as_ref())))
+    Err(ReferenceFileError(format!(
+        "{}: {}",
+        path.as_ref(),
+        message.as_ref()
+    )))
 }
 
 /// The formats a reference file may come in.
@@ -151,10 +156,16 @@ impl FileFormat {
 }
 
 /// Parses and validates a reference file.
-pub fn parse_reference_file(text: &str, format: FileFormat) -> Result<ReferenceData, ReferenceFileError> {
+pub fn parse_reference_file(
+    text: &str,
+    format: FileFormat,
+) -> Result<ReferenceData, ReferenceFileError> {
     let file: ReferenceFile = match format {
-        FileFormat::Json => serde_json::from_str(text).map_err(|e| ReferenceFileError(format!("invalid JSON: {e}")))?,
-        FileFormat::Toml => toml::from_str(text).map_err(|e| ReferenceFileError(format!("invalid TOML: {e}")))?,
+        FileFormat::Json => serde_json::from_str(text)
+            .map_err(|e| ReferenceFileError(format!("invalid JSON: {e}")))?,
+        FileFormat::Toml => {
+            toml::from_str(text).map_err(|e| ReferenceFileError(format!("invalid TOML: {e}")))?
+        }
     };
     validate(&file)
 }
@@ -162,15 +173,26 @@ pub fn parse_reference_file(text: &str, format: FileFormat) -> Result<ReferenceD
 fn text_field(path: &str, field: &str, value: &str, max: usize) -> Result<(), ReferenceFileError> {
     let count = value.chars().count();
     if count == 0 || count > max {
-        return fail(format!("{path}.{field}"), format!("must be 1 to {max} characters"));
+        return fail(
+            format!("{path}.{field}"),
+            format!("must be 1 to {max} characters"),
+        );
     }
     if value.chars().any(char::is_control) {
-        return fail(format!("{path}.{field}"), "must not contain control characters");
+        return fail(
+            format!("{path}.{field}"),
+            "must not contain control characters",
+        );
     }
     Ok(())
 }
 
-fn optional_text_field(path: &str, field: &str, value: &str, max: usize) -> Result<(), ReferenceFileError> {
+fn optional_text_field(
+    path: &str,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<(), ReferenceFileError> {
     if value.is_empty() {
         Ok(())
     } else {
@@ -179,13 +201,23 @@ fn optional_text_field(path: &str, field: &str, value: &str, max: usize) -> Resu
 }
 
 fn secret_field(path: &str, field: &str, value: &str) -> Result<(), ReferenceFileError> {
-    if value.chars().count() < 8 || value.len() > 256 || !value.chars().all(|c| c.is_ascii_graphic()) {
-        return fail(format!("{path}.{field}"), "must be 8 to 256 printable ASCII characters without spaces");
+    if value.chars().count() < 8
+        || value.len() > 256
+        || !value.chars().all(|c| c.is_ascii_graphic())
+    {
+        return fail(
+            format!("{path}.{field}"),
+            "must be 8 to 256 printable ASCII characters without spaces",
+        );
     }
     Ok(())
 }
 
-fn unique<'a>(path: &str, what: &str, codes: impl Iterator<Item = &'a str>) -> Result<(), ReferenceFileError> {
+fn unique<'a>(
+    path: &str,
+    what: &str,
+    codes: impl Iterator<Item = &'a str>,
+) -> Result<(), ReferenceFileError> {
     let mut seen = HashSet::new();
     for code in codes {
         if !seen.insert(code) {
@@ -196,39 +228,63 @@ fn unique<'a>(path: &str, what: &str, codes: impl Iterator<Item = &'a str>) -> R
 }
 
 fn parse_time(path: &str, raw: &str) -> Result<NaiveTime, ReferenceFileError> {
-    NaiveTime::parse_from_str(raw, "%H:%M").or_else(|_| fail(path, format!("\"{raw}\" is not a time HH:MM")))
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| fail(path, format!("\"{raw}\" is not a time HH:MM")))
 }
 
 fn parse_instant(path: &str, raw: &str) -> Result<DateTime<Utc>, ReferenceFileError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| fail(path, format!("\"{raw}\" is not an RFC 3339 date-time with an offset")))
+        .or_else(|_| {
+            fail(
+                path,
+                format!("\"{raw}\" is not an RFC 3339 date-time with an offset"),
+            )
+        })
 }
 
-const ALL_DAYS: [Weekday; 7] =
-    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+const ALL_DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 
 /// Checks every entry and turns the file into domain reference data with hashed secrets.
 pub fn validate(file: &ReferenceFile) -> Result<ReferenceData, ReferenceFileError> {
-    unique("properties", "property code", file.properties.iter().map(|p| p.code.as_str()))?;
+    unique(
+        "properties",
+        "property code",
+        file.properties.iter().map(|p| p.code.as_str()),
+    )?;
     let properties = file
         .properties
         .iter()
         .enumerate()
-        .map(|(index, entry)| validate_property(&format!("properties[{index}] ({})", entry.code), entry))
+        .map(|(index, entry)| {
+            validate_property(&format!("properties[{index}] ({})", entry.code), entry)
+        })
         .collect::<Result<_, _>>()?;
     Ok(ReferenceData { properties })
 }
 
-fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, ReferenceFileError> {
+fn validate_property(
+    path: &str,
+    entry: &PropertyEntry,
+) -> Result<PropertyData, ReferenceFileError> {
     text_field(path, "code", &entry.code, 50)?;
     text_field(path, "name", &entry.name, 200)?;
     optional_text_field(path, "brandCode", &entry.brand_code, 50)?;
     optional_text_field(path, "groupCode", &entry.group_code, 50)?;
-    let time_zone = entry
-        .time_zone
-        .parse()
-        .or_else(|_| fail(format!("{path}.timeZone"), format!("\"{}\" is not an IANA time zone", entry.time_zone)))?;
+    let time_zone = entry.time_zone.parse().or_else(|_| {
+        fail(
+            format!("{path}.timeZone"),
+            format!("\"{}\" is not an IANA time zone", entry.time_zone),
+        )
+    })?;
     let default_language = parse_language_code(&entry.default_language)
         .or_else(|_| fail(format!("{path}.defaultLanguage"), "is not a language code"))?;
 
@@ -240,11 +296,19 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
             let at = format!("{path}.interfaceTokens[{i}]");
             secret_field(&at, "token", &token.token)?;
             optional_text_field(&at, "label", &token.label, 200)?;
-            Ok(InterfaceTokenData { token_hash: hash_secret(&token.token), label: token.label.clone(), enabled: token.enabled })
+            Ok(InterfaceTokenData {
+                token_hash: hash_secret(&token.token),
+                label: token.label.clone(),
+                enabled: token.enabled,
+            })
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
-    unique(&format!("{path}.outlets"), "outlet code", entry.outlets.iter().map(|o| o.code.as_str()))?;
+    unique(
+        &format!("{path}.outlets"),
+        "outlet code",
+        entry.outlets.iter().map(|o| o.code.as_str()),
+    )?;
     let outlets = entry
         .outlets
         .iter()
@@ -264,13 +328,21 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
                     ALL_DAYS.to_vec()
                 } else {
                     vec![parse_weekday(&hours.day).map_or_else(
-                        || fail(format!("{at}.day"), format!("\"{}\" is not a weekday or Daily", hours.day)),
+                        || {
+                            fail(
+                                format!("{at}.day"),
+                                format!("\"{}\" is not a weekday or Daily", hours.day),
+                            )
+                        },
                         Ok,
                     )?]
                 };
                 for day in days {
                     let interval = OpeningInterval { day, opens, closes };
-                    if opening_hours.iter().any(|o: &OpeningInterval| o.day == day && o.opens == opens) {
+                    if opening_hours
+                        .iter()
+                        .any(|o: &OpeningInterval| o.day == day && o.opens == opens)
+                    {
                         return fail(at, "two intervals open on the same day at the same time");
                     }
                     opening_hours.push(interval);
@@ -290,7 +362,11 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
-    unique(&format!("{path}.stays"), "stay code", entry.stays.iter().map(|s| s.code.as_str()))?;
+    unique(
+        &format!("{path}.stays"),
+        "stay code",
+        entry.stays.iter().map(|s| s.code.as_str()),
+    )?;
     let stays = entry
         .stays
         .iter()
@@ -302,7 +378,8 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
             optional_text_field(&at, "firstName", &stay.first_name, 100)?;
             text_field(&at, "lastName", &stay.last_name, 100)?;
             let language_code = match &stay.language_code {
-                Some(code) => parse_language_code(code).or_else(|_| fail(format!("{at}.languageCode"), "is not a language code"))?,
+                Some(code) => parse_language_code(code)
+                    .or_else(|_| fail(format!("{at}.languageCode"), "is not a language code"))?,
                 None => default_language.clone(),
             };
             let check_in = parse_instant(&format!("{at}.checkIn"), &stay.check_in)?;
@@ -322,7 +399,11 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
-    unique(&format!("{path}.orders"), "order code", entry.orders.iter().map(|o| o.code.as_str()))?;
+    unique(
+        &format!("{path}.orders"),
+        "order code",
+        entry.orders.iter().map(|o| o.code.as_str()),
+    )?;
     let orders = entry
         .orders
         .iter()
@@ -332,7 +413,11 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
             text_field(&at, "code", &order.code, 50)?;
             text_field(&at, "outletCode", &order.outlet_code, 50)?;
             text_field(&at, "stayCode", &order.stay_code, 50)?;
-            Ok(OrderData { code: order.code.clone(), outlet_code: order.outlet_code.clone(), stay_code: order.stay_code.clone() })
+            Ok(OrderData {
+                code: order.code.clone(),
+                outlet_code: order.outlet_code.clone(),
+                stay_code: order.stay_code.clone(),
+            })
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
@@ -347,7 +432,10 @@ fn validate_property(path: &str, entry: &PropertyEntry) -> Result<PropertyData, 
             if let Some(codes) = &key.outlets {
                 for (o, code) in codes.iter().enumerate() {
                     if !entry.outlets.iter().any(|outlet| &outlet.code == code) {
-                        return fail(format!("{at}.outlets[{o}]"), format!("\"{code}\" is not an outlet of this property"));
+                        return fail(
+                            format!("{at}.outlets[{o}]"),
+                            format!("\"{code}\" is not an outlet of this property"),
+                        );
                     }
                 }
             }
@@ -395,7 +483,13 @@ fn outlet(
         allow_non_verified_guests,
         service_center_name: service_center.into(),
         opening_hours: hours
-            .map(|(opens, closes)| vec![OpeningHoursEntry { day: "Daily".into(), opens: opens.into(), closes: closes.into() }])
+            .map(|(opens, closes)| {
+                vec![OpeningHoursEntry {
+                    day: "Daily".into(),
+                    opens: opens.into(),
+                    closes: closes.into(),
+                }]
+            })
             .unwrap_or_default(),
     }
 }
@@ -433,11 +527,51 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                 enabled: true,
             }],
             outlets: vec![
-                outlet(1, "SPA", "Spa", "Treatments and wellness", (true, false, false), "Spa Reception", Some(("09:00", "20:00"))),
-                outlet(2, "ROOMSVC", "In-Room Dining", "Food and drinks to your room", (true, true, false), "Room Service Centre", None),
-                outlet(3, "BAR", "Lobby Bar", "Cocktails and light bites", (true, true, true), "Bar Team", Some(("17:00", "01:00"))),
-                outlet(4, "CONCIERGE", "Concierge", "Tickets, taxis and tips", (true, true, true), "Front Desk", None),
-                outlet(5, "POOLBAR", "Pool Bar", "Seasonal, closed", (false, true, true), "Pool Team", None),
+                outlet(
+                    1,
+                    "SPA",
+                    "Spa",
+                    "Treatments and wellness",
+                    (true, false, false),
+                    "Spa Reception",
+                    Some(("09:00", "20:00")),
+                ),
+                outlet(
+                    2,
+                    "ROOMSVC",
+                    "In-Room Dining",
+                    "Food and drinks to your room",
+                    (true, true, false),
+                    "Room Service Centre",
+                    None,
+                ),
+                outlet(
+                    3,
+                    "BAR",
+                    "Lobby Bar",
+                    "Cocktails and light bites",
+                    (true, true, true),
+                    "Bar Team",
+                    Some(("17:00", "01:00")),
+                ),
+                outlet(
+                    4,
+                    "CONCIERGE",
+                    "Concierge",
+                    "Tickets, taxis and tips",
+                    (true, true, true),
+                    "Front Desk",
+                    None,
+                ),
+                outlet(
+                    5,
+                    "POOLBAR",
+                    "Pool Bar",
+                    "Seasonal, closed",
+                    (false, true, true),
+                    "Pool Team",
+                    None,
+                ),
             ],
             stays: vec![
                 stay("101", "Ada", "Lovelace", "en"),
@@ -445,9 +579,18 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                 stay("203", "Grace", "Hopper", "fr"),
                 stay("204", "José", "Núñez", "es"),
             ],
-            orders: vec![order("ORD-1001", "ROOMSVC", "101"), order("ORD-1002", "BAR", "101"), order("ORD-2001", "ROOMSVC", "102")],
+            orders: vec![
+                order("ORD-1001", "ROOMSVC", "101"),
+                order("ORD-1002", "BAR", "101"),
+                order("ORD-2001", "ROOMSVC", "102"),
+            ],
             staff_keys: vec![
-                StaffKeyEntry { key: "demo-staff-key".into(), display_name: "Front Desk Demo".into(), outlets: None, enabled: true },
+                StaffKeyEntry {
+                    key: "demo-staff-key".into(),
+                    display_name: "Front Desk Demo".into(),
+                    outlets: None,
+                    enabled: true,
+                },
                 StaffKeyEntry {
                     key: "demo-bar-key".into(),
                     display_name: "Bar Demo".into(),
@@ -492,7 +635,10 @@ mod tests {
         assert_eq!(property.outlets.len(), 5);
         assert_eq!(property.outlets[0].opening_hours.len(), 7);
         assert_eq!(property.stays.len(), 4);
-        assert_eq!(property.staff_keys[1].outlet_codes.as_deref(), Some(&["BAR".to_owned()][..]));
+        assert_eq!(
+            property.staff_keys[1].outlet_codes.as_deref(),
+            Some(&["BAR".to_owned()][..])
+        );
         assert_ne!(property.interface_tokens[0].token_hash, [0; 32]);
     }
 
@@ -515,7 +661,9 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_an_error() {
-        let error = parse_reference_file(r#"{"properties": [], "extra": 1}"#, FileFormat::Json).unwrap_err().0;
+        let error = parse_reference_file(r#"{"properties": [], "extra": 1}"#, FileFormat::Json)
+            .unwrap_err()
+            .0;
         assert!(error.contains("unknown field `extra`"), "{error}");
     }
 
@@ -524,7 +672,10 @@ mod tests {
         let mut file = demo_file(Utc::now());
         file.properties[0].staff_keys[1].outlets = Some(vec!["NOPE".into()]);
         let error = validate(&file).unwrap_err().0;
-        assert!(error.contains("staffKeys[1] (Bar Demo).outlets[0]"), "{error}");
+        assert!(
+            error.contains("staffKeys[1] (Bar Demo).outlets[0]"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -532,7 +683,10 @@ mod tests {
         let mut file = demo_file(Utc::now());
         file.properties[0].stays[0].check_out = file.properties[0].stays[0].check_in.clone();
         let error = validate(&file).unwrap_err().0;
-        assert!(error.contains("stays[0] (DEMO-STAY-101).checkOut"), "{error}");
+        assert!(
+            error.contains("stays[0] (DEMO-STAY-101).checkOut"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -540,6 +694,9 @@ mod tests {
         let mut file = demo_file(Utc::now());
         let copy = file.properties[0].outlets[0].clone();
         file.properties[0].outlets.push(copy);
-        assert!(validate(&file).unwrap_err().0.contains("outlet code \"SPA\" appears twice"));
+        assert!(validate(&file)
+            .unwrap_err()
+            .0
+            .contains("outlet code \"SPA\" appears twice"));
     }
 }

@@ -13,7 +13,12 @@ pub fn hash_secret(secret: &str) -> SecretHash {
 /// Whether `secret` hashes to one of `known`, comparing every candidate in constant time.
 pub fn matches_any(secret: &str, known: &[SecretHash]) -> bool {
     let candidate = hash_secret(secret);
-    known.iter().fold(subtle::Choice::from(0), |found, hash| found | hash.ct_eq(&candidate)).into()
+    known
+        .iter()
+        .fold(subtle::Choice::from(0), |found, hash| {
+            found | hash.ct_eq(&candidate)
+        })
+        .into()
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use bellhop_domain::{
     ports::{NewSession, PropertyRepository, SessionRepository, StayRepository},
     property::Property,
     session::{
-        parse_language_code, session_language, token_needs_refresh, GuestIdentifier, GuestIdentity, Session,
-        SessionPolicy,
+        parse_language_code, session_language, token_needs_refresh, GuestIdentifier, GuestIdentity,
+        Session, SessionPolicy,
     },
     stay::{verify_guest, GuestStay},
     DomainError,
@@ -66,7 +66,14 @@ impl SessionService {
         policy: SessionPolicy,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { properties, stays, sessions, tokens, policy, clock }
+        Self {
+            properties,
+            stays,
+            sessions,
+            tokens,
+            policy,
+            clock,
+        }
     }
 
     pub fn policy(&self) -> &SessionPolicy {
@@ -79,17 +86,33 @@ impl SessionService {
         let language = parse_optional_language(start.language_code.as_deref())?;
         let property = self.check_interface_token(&start).await?;
         let language_code = session_language(language.as_deref(), None, &property.default_language);
-        self.start(property, GuestIdentity::Anonymous, language_code, language).await
+        self.start(property, GuestIdentity::Anonymous, language_code, language)
+            .await
     }
 
     /// A session already verified as the in-house guest of a room.
     #[instrument(skip_all)]
-    pub async fn initialise_by_room(&self, start: StartSession, last_name: &str, room_number: &str) -> AppResult<StartedSession> {
+    pub async fn initialise_by_room(
+        &self,
+        start: StartSession,
+        last_name: &str,
+        room_number: &str,
+    ) -> AppResult<StartedSession> {
         let language = parse_optional_language(start.language_code.as_deref())?;
         let property = self.check_interface_token(&start).await?;
         let stay = self.verify(&property, last_name, room_number).await?;
-        let language_code = session_language(language.as_deref(), Some(&stay.language_code), &property.default_language);
-        self.start(property, GuestIdentity::Verified { stay_id: stay.id }, language_code, language).await
+        let language_code = session_language(
+            language.as_deref(),
+            Some(&stay.language_code),
+            &property.default_language,
+        );
+        self.start(
+            property,
+            GuestIdentity::Verified { stay_id: stay.id },
+            language_code,
+            language,
+        )
+        .await
     }
 
     /// A session for a non-verified visitor, identified by the app's own id.
@@ -103,13 +126,24 @@ impl SessionService {
         let guest_identifier = GuestIdentifier::parse(guest_identifier)?;
         let property = self.check_interface_token(&start).await?;
         let language_code = session_language(language.as_deref(), None, &property.default_language);
-        self.start(property, GuestIdentity::Visitor { guest_identifier }, language_code, language).await
+        self.start(
+            property,
+            GuestIdentity::Visitor { guest_identifier },
+            language_code,
+            language,
+        )
+        .await
     }
 
     /// Ends the given session and starts a verified one for the same property (no session
     /// fixation). A failed verification leaves the given session as it was.
     #[instrument(skip_all, fields(property_id = current.property_id))]
-    pub async fn login_by_room(&self, current: &Session, last_name: &str, room_number: &str) -> AppResult<StartedSession> {
+    pub async fn login_by_room(
+        &self,
+        current: &Session,
+        last_name: &str,
+        room_number: &str,
+    ) -> AppResult<StartedSession> {
         let property = self.property(current.property_id).await?;
         let stay = self.verify(&property, last_name, room_number).await?;
         let now = self.clock.now();
@@ -118,20 +152,35 @@ impl SessionService {
             id: Uuid::new_v4(),
             property_id: property.id,
             identity: GuestIdentity::Verified { stay_id: stay.id },
-            language_code: session_language(explicit.as_deref(), Some(&stay.language_code), &property.default_language),
+            language_code: session_language(
+                explicit.as_deref(),
+                Some(&stay.language_code),
+                &property.default_language,
+            ),
             explicit_language: explicit,
             created_at: now,
         };
         let session = self.sessions.replace_session(current.id, new, now).await?;
-        let token = self.tokens.sign(&TokenClaims { property_id: property.id, session_id: session.id, issued_at: now });
-        Ok(StartedSession { session, property, token })
+        let token = self.tokens.sign(&TokenClaims {
+            property_id: property.id,
+            session_id: session.id,
+            issued_at: now,
+        });
+        Ok(StartedSession {
+            session,
+            property,
+            token,
+        })
     }
 
     /// Turns a presented token into its live session: `SessionTokenInvalid` for a malformed,
     /// forged or unknown token, `SessionExpired` for an ended one.
     #[instrument(skip_all)]
     pub async fn authenticate(&self, token: &str) -> AppResult<AuthenticatedSession> {
-        let claims = self.tokens.verify(token).map_err(|_| DomainError::SessionTokenInvalid)?;
+        let claims = self
+            .tokens
+            .verify(token)
+            .map_err(|_| DomainError::SessionTokenInvalid)?;
         let session = self
             .sessions
             .find_session(claims.property_id, claims.session_id)
@@ -142,10 +191,15 @@ impl SessionService {
             return Err(DomainError::SessionExpired.into());
         }
         if session.needs_touch(now, &self.policy) {
-            self.sessions.touch_session(session.property_id, session.id, now).await?;
+            self.sessions
+                .touch_session(session.property_id, session.id, now)
+                .await?;
         }
         let token = if token_needs_refresh(claims.issued_at, now, &self.policy) {
-            self.tokens.sign(&TokenClaims { issued_at: now, ..claims })
+            self.tokens.sign(&TokenClaims {
+                issued_at: now,
+                ..claims
+            })
         } else {
             token.to_owned()
         };
@@ -163,7 +217,10 @@ impl SessionService {
     /// Unknown property, wrong token and disabled token are one and the same error, and take
     /// the same work (a hash comparison) so timing does not tell them apart either.
     async fn check_interface_token(&self, start: &StartSession) -> AppResult<Property> {
-        let property = self.properties.find_property_by_code(&start.property_code).await?;
+        let property = self
+            .properties
+            .find_property_by_code(&start.property_code)
+            .await?;
         let known = match &property {
             Some(property) => self.properties.interface_token_hashes(property.id).await?,
             None => vec![hash_secret("")],
@@ -174,10 +231,20 @@ impl SessionService {
         }
     }
 
-    async fn verify(&self, property: &Property, last_name: &str, room_number: &str) -> AppResult<GuestStay> {
+    async fn verify(
+        &self,
+        property: &Property,
+        last_name: &str,
+        room_number: &str,
+    ) -> AppResult<GuestStay> {
         let now = self.clock.now();
-        let stays = self.stays.in_house_stays_in_room(property.id, room_number, now).await?;
-        verify_guest(&stays, room_number, last_name, now).cloned().ok_or_else(|| DomainError::GuestVerificationFailed.into())
+        let stays = self
+            .stays
+            .in_house_stays_in_room(property.id, room_number, now)
+            .await?;
+        verify_guest(&stays, room_number, last_name, now)
+            .cloned()
+            .ok_or_else(|| DomainError::GuestVerificationFailed.into())
     }
 
     async fn start(
@@ -197,20 +264,34 @@ impl SessionService {
             created_at: now,
         };
         let session = self.sessions.create_session(new).await?;
-        let token = self.tokens.sign(&TokenClaims { property_id: property.id, session_id: session.id, issued_at: now });
-        Ok(StartedSession { session, property, token })
+        let token = self.tokens.sign(&TokenClaims {
+            property_id: property.id,
+            session_id: session.id,
+            issued_at: now,
+        });
+        Ok(StartedSession {
+            session,
+            property,
+            token,
+        })
     }
 }
 
 fn parse_optional_language(raw: Option<&str>) -> AppResult<Option<String>> {
-    Ok(raw.map(str::trim).filter(|l| !l.is_empty()).map(parse_language_code).transpose()?)
+    Ok(raw
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(parse_language_code)
+        .transpose()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use bellhop_domain::ports::{MockPropertyRepository, MockSessionRepository, MockStayRepository};
+    use bellhop_domain::ports::{
+        MockPropertyRepository, MockSessionRepository, MockStayRepository,
+    };
     use chrono::{DateTime, Duration, Utc};
     use chrono_tz::Europe::London;
     use secrecy::SecretString;
@@ -257,13 +338,23 @@ mod tests {
 
     fn properties() -> MockPropertyRepository {
         let mut properties = MockPropertyRepository::new();
-        properties.expect_find_property_by_code().returning(|code| Ok((code == "DEMO-HOTEL").then(property)));
-        properties.expect_get_property().returning(|_| Ok(Some(property())));
-        properties.expect_interface_token_hashes().returning(|_| Ok(vec![hash_secret("demo-interface-token")]));
+        properties
+            .expect_find_property_by_code()
+            .returning(|code| Ok((code == "DEMO-HOTEL").then(property)));
+        properties
+            .expect_get_property()
+            .returning(|_| Ok(Some(property())));
+        properties
+            .expect_interface_token_hashes()
+            .returning(|_| Ok(vec![hash_secret("demo-interface-token")]));
         properties
     }
 
-    fn service(stays: MockStayRepository, sessions: MockSessionRepository, clock: Arc<ManualClock>) -> SessionService {
+    fn service(
+        stays: MockStayRepository,
+        sessions: MockSessionRepository,
+        clock: Arc<ManualClock>,
+    ) -> SessionService {
         SessionService::new(
             Arc::new(properties()),
             Arc::new(stays),
@@ -286,8 +377,14 @@ mod tests {
     async fn initialise_starts_an_anonymous_session_in_the_propertys_language() {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let mut sessions = MockSessionRepository::new();
-        sessions.expect_create_session().times(1).returning(|new| Ok(stored(new)));
-        let started = service(MockStayRepository::new(), sessions, clock).initialise(start("demo-interface-token", None)).await.unwrap();
+        sessions
+            .expect_create_session()
+            .times(1)
+            .returning(|new| Ok(stored(new)));
+        let started = service(MockStayRepository::new(), sessions, clock)
+            .initialise(start("demo-interface-token", None))
+            .await
+            .unwrap();
         assert_eq!(started.session.identity, GuestIdentity::Anonymous);
         assert_eq!(started.session.language_code, "en");
     }
@@ -295,13 +392,23 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_interface_token_and_an_unknown_property_are_the_same_error() {
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let service = service(MockStayRepository::new(), MockSessionRepository::new(), clock);
+        let service = service(
+            MockStayRepository::new(),
+            MockSessionRepository::new(),
+            clock,
+        );
         let wrong = service.initialise(start("nope", None)).await.unwrap_err();
-        assert_eq!(wrong.code(), bellhop_domain::ErrorCode::InterfaceTokenInvalid);
+        assert_eq!(
+            wrong.code(),
+            bellhop_domain::ErrorCode::InterfaceTokenInvalid
+        );
         let mut unknown = start("demo-interface-token", None);
         unknown.property_code = "ELSEWHERE".into();
         let unknown = service.initialise(unknown).await.unwrap_err();
-        assert_eq!(unknown.code(), bellhop_domain::ErrorCode::InterfaceTokenInvalid);
+        assert_eq!(
+            unknown.code(),
+            bellhop_domain::ErrorCode::InterfaceTokenInvalid
+        );
     }
 
     #[tokio::test]
@@ -309,14 +416,27 @@ mod tests {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
         let mut stays = MockStayRepository::new();
-        stays.expect_in_house_stays_in_room().returning(move |_, _, _| Ok(vec![stay(now)]));
+        stays
+            .expect_in_house_stays_in_room()
+            .returning(move |_, _, _| Ok(vec![stay(now)]));
         let mut sessions = MockSessionRepository::new();
-        sessions.expect_create_session().returning(|new| Ok(stored(new)));
+        sessions
+            .expect_create_session()
+            .returning(|new| Ok(stored(new)));
         let service = service(stays, sessions, clock);
-        let started = service.initialise_by_room(start("demo-interface-token", None), "hopper", "203").await.unwrap();
+        let started = service
+            .initialise_by_room(start("demo-interface-token", None), "hopper", "203")
+            .await
+            .unwrap();
         assert_eq!(started.session.language_code, "fr");
-        assert_eq!(started.session.identity, GuestIdentity::Verified { stay_id: 7 });
-        let started = service.initialise_by_room(start("demo-interface-token", Some("de")), "HOPPER", "203").await.unwrap();
+        assert_eq!(
+            started.session.identity,
+            GuestIdentity::Verified { stay_id: 7 }
+        );
+        let started = service
+            .initialise_by_room(start("demo-interface-token", Some("de")), "HOPPER", "203")
+            .await
+            .unwrap();
         assert_eq!(started.session.language_code, "de");
         assert_eq!(started.session.explicit_language.as_deref(), Some("de"));
     }
@@ -326,14 +446,19 @@ mod tests {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
         let mut stays = MockStayRepository::new();
-        stays.expect_in_house_stays_in_room().returning(move |_, _, _| Ok(vec![stay(now)]));
+        stays
+            .expect_in_house_stays_in_room()
+            .returning(move |_, _, _| Ok(vec![stay(now)]));
         let mut sessions = MockSessionRepository::new();
         sessions.expect_create_session().never();
         let error = service(stays, sessions, clock)
             .initialise_by_room(start("demo-interface-token", None), "Lovelace", "203")
             .await
             .unwrap_err();
-        assert_eq!(error.code(), bellhop_domain::ErrorCode::GuestVerificationFailed);
+        assert_eq!(
+            error.code(),
+            bellhop_domain::ErrorCode::GuestVerificationFailed
+        );
     }
 
     #[tokio::test]
@@ -341,7 +466,9 @@ mod tests {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
         let mut stays = MockStayRepository::new();
-        stays.expect_in_house_stays_in_room().returning(move |_, _, _| Ok(vec![stay(now)]));
+        stays
+            .expect_in_house_stays_in_room()
+            .returning(move |_, _, _| Ok(vec![stay(now)]));
         let mut sessions = MockSessionRepository::new();
         let old_id = Uuid::new_v4();
         sessions
@@ -360,9 +487,15 @@ mod tests {
             ended_at: None,
             stay_check_out: None,
         };
-        let started = service(stays, sessions, clock).login_by_room(&current, "Hopper", "203").await.unwrap();
+        let started = service(stays, sessions, clock)
+            .login_by_room(&current, "Hopper", "203")
+            .await
+            .unwrap();
         assert_ne!(started.session.id, old_id);
-        assert_eq!(started.session.identity, GuestIdentity::Verified { stay_id: 7 });
+        assert_eq!(
+            started.session.identity,
+            GuestIdentity::Verified { stay_id: 7 }
+        );
     }
 
     #[tokio::test]
@@ -386,13 +519,20 @@ mod tests {
         });
         sessions.expect_touch_session().returning(|_, _, _| Ok(()));
         let service = service(MockStayRepository::new(), sessions, clock.clone());
-        let token = service.tokens.sign(&TokenClaims { property_id: 1, session_id, issued_at: now });
+        let token = service.tokens.sign(&TokenClaims {
+            property_id: 1,
+            session_id,
+            issued_at: now,
+        });
         clock.advance(Duration::minutes(10));
         assert_eq!(service.authenticate(&token).await.unwrap().token, token);
         clock.advance(Duration::minutes(6));
         let refreshed = service.authenticate(&token).await.unwrap().token;
         assert_ne!(refreshed, token);
-        assert_eq!(service.tokens.verify(&refreshed).unwrap().session_id, session_id);
+        assert_eq!(
+            service.tokens.verify(&refreshed).unwrap().session_id,
+            session_id
+        );
     }
 
     #[tokio::test]
@@ -414,8 +554,15 @@ mod tests {
             }))
         });
         let service = service(MockStayRepository::new(), sessions, clock.clone());
-        let token = service.tokens.sign(&TokenClaims { property_id: 1, session_id: Uuid::new_v4(), issued_at: now });
+        let token = service.tokens.sign(&TokenClaims {
+            property_id: 1,
+            session_id: Uuid::new_v4(),
+            issued_at: now,
+        });
         clock.advance(Duration::hours(24));
-        assert_eq!(service.authenticate(&token).await.unwrap_err().code(), bellhop_domain::ErrorCode::SessionExpired);
+        assert_eq!(
+            service.authenticate(&token).await.unwrap_err().code(),
+            bellhop_domain::ErrorCode::SessionExpired
+        );
     }
 }

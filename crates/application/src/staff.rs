@@ -5,7 +5,10 @@ use std::sync::Arc;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bellhop_domain::{
     clock::Clock,
-    conversation::{Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType, NewConversation, NewMessage, Viewer},
+    conversation::{
+        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
+        NewConversation, NewMessage, Viewer,
+    },
     message::{derive_subject, MessageContent},
     naming::ConversationType,
     ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository},
@@ -57,7 +60,13 @@ impl StaffService {
         conversations: Arc<dyn ConversationRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { staff, properties, stays, conversations, clock }
+        Self {
+            staff,
+            properties,
+            stays,
+            conversations,
+            clock,
+        }
     }
 
     /// The enabled key behind a bearer secret, or `StaffKeyInvalid`.
@@ -66,7 +75,10 @@ impl StaffService {
         if secret.is_empty() {
             return Err(DomainError::StaffKeyInvalid.into());
         }
-        self.staff.find_staff_key(hash_secret(secret)).await?.ok_or_else(|| DomainError::StaffKeyInvalid.into())
+        self.staff
+            .find_staff_key(hash_secret(secret))
+            .await?
+            .ok_or_else(|| DomainError::StaffKeyInvalid.into())
     }
 
     #[instrument(skip_all)]
@@ -79,30 +91,53 @@ impl StaffService {
     ) -> AppResult<StaffPage> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(DomainError::InvalidPaging(format!("limit must be between 1 and {MAX_LIMIT}.")).into());
+            return Err(DomainError::InvalidPaging(format!(
+                "limit must be between 1 and {MAX_LIMIT}."
+            ))
+            .into());
         }
         let cursor = cursor.map(decode_cursor).transpose()?;
-        let conversations = self.staff.list_staff_conversations(&key.scope, &filter, cursor, limit).await?;
+        let conversations = self
+            .staff
+            .list_staff_conversations(&key.scope, &filter, cursor, limit)
+            .await?;
         let next_cursor = match conversations.last() {
-            Some(last) if conversations.len() as i64 == limit => {
-                Some(encode_cursor(StaffCursor { last_message_at: last.last_message_at, id: last.id }))
-            }
+            Some(last) if conversations.len() as i64 == limit => Some(encode_cursor(StaffCursor {
+                last_message_at: last.last_message_at,
+                id: last.id,
+            })),
             _ => None,
         };
-        Ok(StaffPage { conversations, next_cursor })
+        Ok(StaffPage {
+            conversations,
+            next_cursor,
+        })
     }
 
     #[instrument(skip_all)]
     pub async fn get(&self, key: &StaffKey, code: &str) -> AppResult<Conversation> {
-        Ok(self.conversations.get_conversation(&Viewer::Staff(key.scope.clone()), code).await?)
+        Ok(self
+            .conversations
+            .get_conversation(&Viewer::Staff(key.scope.clone()), code)
+            .await?)
     }
 
     /// Starts a conversation with the in-house guest of a room.
     #[instrument(skip_all)]
-    pub async fn start(&self, key: &StaffKey, request: StartStaffConversation) -> AppResult<Conversation> {
+    pub async fn start(
+        &self,
+        key: &StaffKey,
+        request: StartStaffConversation,
+    ) -> AppResult<Conversation> {
         let content = MessageContent::parse(request.content.as_deref())?;
-        let room = request.room_number.filter(|r| !r.is_empty()).ok_or_else(|| DomainError::invalid_request("roomNumber is required."))?;
-        let outlet_code = request.outlet_code.filter(|c| !c.is_empty()).ok_or_else(|| DomainError::invalid_request("outletCode is required."))?;
+        let room = request
+            .room_number
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| DomainError::invalid_request("roomNumber is required."))?;
+        let outlet_code = request
+            .outlet_code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| DomainError::invalid_request("outletCode is required."))?;
         let property_id = key.scope.property_id;
         let property = self
             .properties
@@ -140,14 +175,25 @@ impl StaffService {
                 language_code: Some(stay.language_code.clone()),
             },
             order_form_details: None,
-            first_message: staff_message(key, &outlet.service_center_name, &property.default_language, content, now),
+            first_message: staff_message(
+                key,
+                &outlet.service_center_name,
+                &property.default_language,
+                content,
+                now,
+            ),
         };
         Ok(self.conversations.create_conversation(new).await?)
     }
 
     /// A staff reply, signed with the key's display name and the outlet's service centre.
     #[instrument(skip_all)]
-    pub async fn reply(&self, key: &StaffKey, code: &str, content: Option<&str>) -> AppResult<Message> {
+    pub async fn reply(
+        &self,
+        key: &StaffKey,
+        code: &str,
+        content: Option<&str>,
+    ) -> AppResult<Message> {
         let content = MessageContent::parse(content)?;
         let viewer = Viewer::Staff(key.scope.clone());
         let conversation = self.conversations.get_conversation(&viewer, code).await?;
@@ -167,21 +213,44 @@ impl StaffService {
         if conversation.status == ConversationStatus::Closed {
             return Err(DomainError::ConversationClosed.into());
         }
-        let message = staff_message(key, &service_center, &property.default_language, content, self.clock.now());
-        Ok(self.conversations.add_message(&viewer, code, message).await?)
+        let message = staff_message(
+            key,
+            &service_center,
+            &property.default_language,
+            content,
+            self.clock.now(),
+        );
+        Ok(self
+            .conversations
+            .add_message(&viewer, code, message)
+            .await?)
     }
 
     #[instrument(skip_all)]
-    pub async fn mark_read(&self, key: &StaffKey, code: &str, message_code: Option<String>) -> AppResult<Conversation> {
+    pub async fn mark_read(
+        &self,
+        key: &StaffKey,
+        code: &str,
+        message_code: Option<String>,
+    ) -> AppResult<Conversation> {
         let viewer = Viewer::Staff(key.scope.clone());
-        self.conversations.mark_read(&viewer, code, message_code).await?;
+        self.conversations
+            .mark_read(&viewer, code, message_code)
+            .await?;
         Ok(self.conversations.get_conversation(&viewer, code).await?)
     }
 
     #[instrument(skip_all)]
-    pub async fn set_status(&self, key: &StaffKey, code: &str, status: ConversationStatus) -> AppResult<Conversation> {
+    pub async fn set_status(
+        &self,
+        key: &StaffKey,
+        code: &str,
+        status: ConversationStatus,
+    ) -> AppResult<Conversation> {
         let viewer = Viewer::Staff(key.scope.clone());
-        self.conversations.set_status(&viewer, code, status, self.clock.now()).await?;
+        self.conversations
+            .set_status(&viewer, code, status, self.clock.now())
+            .await?;
         Ok(self.conversations.get_conversation(&viewer, code).await?)
     }
 
@@ -211,7 +280,11 @@ fn staff_message(
 }
 
 fn encode_cursor(cursor: StaffCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.last_message_at.timestamp_micros(), cursor.id))
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        cursor.last_message_at.timestamp_micros(),
+        cursor.id
+    ))
 }
 
 fn decode_cursor(raw: &str) -> AppResult<StaffCursor> {
@@ -222,7 +295,10 @@ fn decode_cursor(raw: &str) -> AppResult<StaffCursor> {
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
     let id: i64 = id.parse().map_err(|_| invalid())?;
     let last_message_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok(StaffCursor { last_message_at, id })
+    Ok(StaffCursor {
+        last_message_at,
+        id,
+    })
 }
 
 #[cfg(test)]
@@ -232,7 +308,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let cursor = StaffCursor { last_message_at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(), id: 42 };
+        let cursor = StaffCursor {
+            last_message_at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
+                .unwrap(),
+            id: 42,
+        };
         assert_eq!(decode_cursor(&encode_cursor(cursor)).unwrap(), cursor);
     }
 

@@ -46,7 +46,9 @@ pub struct TokenCodec {
 
 impl std::fmt::Debug for TokenCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCodec").field("previous", &self.previous.is_some()).finish_non_exhaustive()
+        f.debug_struct("TokenCodec")
+            .field("previous", &self.previous.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,7 +73,11 @@ impl TokenCodec {
         let mut mac = Self::mac(&self.current);
         mac.update(&payload);
         let signature = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
     }
 
     /// Checks the signature (in constant time) against the current, then the previous secret,
@@ -81,9 +87,14 @@ impl TokenCodec {
             return Err(TokenError::Malformed);
         }
         let (payload_b64, signature_b64) = token.split_once('.').ok_or(TokenError::Malformed)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| TokenError::Malformed)?;
-        if payload.len() != PAYLOAD_LEN || signature.len() != SIGNATURE_LEN || payload[0] != VERSION {
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| TokenError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| TokenError::Malformed)?;
+        if payload.len() != PAYLOAD_LEN || signature.len() != SIGNATURE_LEN || payload[0] != VERSION
+        {
             return Err(TokenError::Malformed);
         }
         let verifies = |secret: &SecretString| {
@@ -94,11 +105,23 @@ impl TokenCodec {
         if !(verifies(&self.current) || self.previous.as_ref().is_some_and(verifies)) {
             return Err(TokenError::BadSignature);
         }
-        let property_id = i64::from_be_bytes(payload[1..9].try_into().map_err(|_| TokenError::Malformed)?);
+        let property_id = i64::from_be_bytes(
+            payload[1..9]
+                .try_into()
+                .map_err(|_| TokenError::Malformed)?,
+        );
         let session_id = Uuid::from_slice(&payload[9..25]).map_err(|_| TokenError::Malformed)?;
-        let micros = i64::from_be_bytes(payload[25..33].try_into().map_err(|_| TokenError::Malformed)?);
+        let micros = i64::from_be_bytes(
+            payload[25..33]
+                .try_into()
+                .map_err(|_| TokenError::Malformed)?,
+        );
         let issued_at = DateTime::from_timestamp_micros(micros).ok_or(TokenError::Malformed)?;
-        Ok(TokenClaims { property_id, session_id, issued_at })
+        Ok(TokenClaims {
+            property_id,
+            session_id,
+            issued_at,
+        })
     }
 }
 
@@ -138,17 +161,26 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let token = codec("other").sign(&claims());
-        assert_eq!(codec("secret").verify(&token), Err(TokenError::BadSignature));
+        assert_eq!(
+            codec("secret").verify(&token),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn a_token_signed_with_the_previous_secret_is_accepted() {
         let old = codec("old-secret");
-        let rotated = TokenCodec::new(SecretString::from("new-secret"), Some(SecretString::from("old-secret")));
+        let rotated = TokenCodec::new(
+            SecretString::from("new-secret"),
+            Some(SecretString::from("old-secret")),
+        );
         let claims = claims();
         assert_eq!(rotated.verify(&old.sign(&claims)), Ok(claims));
         // New tokens are signed with the new secret only.
-        assert_eq!(old.verify(&rotated.sign(&claims)), Err(TokenError::BadSignature));
+        assert_eq!(
+            old.verify(&rotated.sign(&claims)),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
@@ -165,7 +197,14 @@ mod tests {
     #[test]
     fn garbage_is_malformed() {
         let codec = codec("secret");
-        for token in ["", ".", "abc", "a.b", "....", "UYpmOOJP3IgKAAAAAAAAAAAAAAA.lLhwFRjMIUqLc1bYWMqD6lELA7Rcxo-DgZG5qSbUy4U"] {
+        for token in [
+            "",
+            ".",
+            "abc",
+            "a.b",
+            "....",
+            "UYpmOOJP3IgKAAAAAAAAAAAAAAA.lLhwFRjMIUqLc1bYWMqD6lELA7Rcxo-DgZG5qSbUy4U",
+        ] {
             assert_eq!(codec.verify(token), Err(TokenError::Malformed), "{token}");
         }
     }

@@ -118,7 +118,10 @@ pub enum GuestOwner {
 /// Through whose eyes a conversation is read or changed; every repository query is scoped by it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
-    Guest { property_id: PropertyId, owner: GuestOwner },
+    Guest {
+        property_id: PropertyId,
+        owner: GuestOwner,
+    },
     Staff(StaffScope),
 }
 

@@ -16,25 +16,39 @@ impl OrderFormDetails {
 
     pub fn parse(value: Value) -> Result<Self, DomainError> {
         let Value::Object(map) = value else {
-            return Err(DomainError::invalid_request("orderFormDetailsDictionary must be a JSON object."));
+            return Err(DomainError::invalid_request(
+                "orderFormDetailsDictionary must be a JSON object.",
+            ));
         };
         let wrapped = Value::Object(map);
         if depth(&wrapped) > Self::MAX_DEPTH {
-            return Err(DomainError::invalid_request("orderFormDetailsDictionary is nested more than 5 levels deep."));
+            return Err(DomainError::invalid_request(
+                "orderFormDetailsDictionary is nested more than 5 levels deep.",
+            ));
         }
         if key_count(&wrapped) > Self::MAX_KEYS {
-            return Err(DomainError::invalid_request("orderFormDetailsDictionary has more than 50 keys."));
+            return Err(DomainError::invalid_request(
+                "orderFormDetailsDictionary has more than 50 keys.",
+            ));
         }
         if contains_nul(&wrapped) {
-            return Err(DomainError::invalid_request("Text must not contain NUL characters."));
+            return Err(DomainError::invalid_request(
+                "Text must not contain NUL characters.",
+            ));
         }
-        let size = serde_json::to_string(&wrapped).map(|s| s.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_string(&wrapped)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX);
         if size > Self::MAX_BYTES {
-            return Err(DomainError::invalid_request("orderFormDetailsDictionary is larger than 16 KiB."));
+            return Err(DomainError::invalid_request(
+                "orderFormDetailsDictionary is larger than 16 KiB.",
+            ));
         }
         match wrapped {
             Value::Object(map) => Ok(Self(map)),
-            _ => Err(DomainError::invalid_request("orderFormDetailsDictionary must be a JSON object.")),
+            _ => Err(DomainError::invalid_request(
+                "orderFormDetailsDictionary must be a JSON object.",
+            )),
         }
     }
 
@@ -52,7 +66,10 @@ impl OrderFormDetails {
                 })
                 .unwrap_or_default()
         };
-        AuthorName { first_name: lookup("firstName"), last_name: lookup("lastName") }
+        AuthorName {
+            first_name: lookup("firstName"),
+            last_name: lookup("lastName"),
+        }
     }
 
     pub fn as_value(&self) -> Value {
@@ -100,7 +117,13 @@ mod tests {
     #[test]
     fn names_are_read_case_insensitively() {
         let form = OrderFormDetails::parse(json!({"FIRSTNAME": "Kim", "lastname": "Lee"})).unwrap();
-        assert_eq!(form.author_name(), AuthorName { first_name: "Kim".into(), last_name: "Lee".into() });
+        assert_eq!(
+            form.author_name(),
+            AuthorName {
+                first_name: "Kim".into(),
+                last_name: "Lee".into()
+            }
+        );
     }
 
     #[test]

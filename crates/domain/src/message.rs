@@ -15,10 +15,14 @@ impl MessageContent {
             return Err(DomainError::MessageRequired);
         }
         if contains_nul(trimmed) {
-            return Err(DomainError::invalid_request("Text must not contain NUL characters."));
+            return Err(DomainError::invalid_request(
+                "Text must not contain NUL characters.",
+            ));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(DomainError::MessageTooLong { max: Self::MAX_CHARS });
+            return Err(DomainError::MessageTooLong {
+                max: Self::MAX_CHARS,
+            });
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -41,7 +45,12 @@ pub fn derive_subject(message: &MessageContent, order_code: Option<&str>) -> Str
     if let Some(code) = order_code {
         return format!("Order {code}");
     }
-    let first_line = message.as_str().lines().next().unwrap_or_default().trim_end();
+    let first_line = message
+        .as_str()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end();
     if first_line.chars().count() > SUBJECT_MAX_CHARS {
         let mut subject: String = first_line.chars().take(SUBJECT_MAX_CHARS - 1).collect();
         subject.push('…');
@@ -63,9 +72,18 @@ mod tests {
 
     #[test]
     fn a_missing_or_blank_message_is_required() {
-        assert_eq!(MessageContent::parse(None), Err(DomainError::MessageRequired));
-        assert_eq!(MessageContent::parse(Some("")), Err(DomainError::MessageRequired));
-        assert_eq!(MessageContent::parse(Some(" \t\r\n ")), Err(DomainError::MessageRequired));
+        assert_eq!(
+            MessageContent::parse(None),
+            Err(DomainError::MessageRequired)
+        );
+        assert_eq!(
+            MessageContent::parse(Some("")),
+            Err(DomainError::MessageRequired)
+        );
+        assert_eq!(
+            MessageContent::parse(Some(" \t\r\n ")),
+            Err(DomainError::MessageRequired)
+        );
     }
 
     #[test]
@@ -91,7 +109,10 @@ mod tests {
 
     #[test]
     fn nul_characters_are_rejected() {
-        assert!(matches!(MessageContent::parse(Some("a\0b")), Err(DomainError::InvalidRequest(_))));
+        assert!(matches!(
+            MessageContent::parse(Some("a\0b")),
+            Err(DomainError::InvalidRequest(_))
+        ));
     }
 
     #[test]

@@ -15,7 +15,11 @@ pub struct Order {
 
 /// An order found by code is only usable by the guest of its stay; for anybody else it does
 /// not exist (never say which).
-pub fn owned_order(order: Option<Order>, property_id: PropertyId, stay_id: StayId) -> Result<Order, DomainError> {
+pub fn owned_order(
+    order: Option<Order>,
+    property_id: PropertyId,
+    stay_id: StayId,
+) -> Result<Order, DomainError> {
     match order {
         Some(order) if order.property_id == property_id && order.stay_id == stay_id => Ok(order),
         _ => Err(DomainError::OrderNotFound),
@@ -27,7 +31,13 @@ mod tests {
     use super::*;
 
     fn order(property_id: PropertyId, stay_id: StayId) -> Order {
-        Order { id: 7, property_id, code: "ORD-1".into(), outlet_id: 2, stay_id }
+        Order {
+            id: 7,
+            property_id,
+            code: "ORD-1".into(),
+            outlet_id: 2,
+            stay_id,
+        }
     }
 
     #[test]
@@ -37,12 +47,18 @@ mod tests {
 
     #[test]
     fn another_guests_order_is_not_found() {
-        assert_eq!(owned_order(Some(order(1, 11)), 1, 10), Err(DomainError::OrderNotFound));
+        assert_eq!(
+            owned_order(Some(order(1, 11)), 1, 10),
+            Err(DomainError::OrderNotFound)
+        );
     }
 
     #[test]
     fn another_propertys_order_is_not_found() {
-        assert_eq!(owned_order(Some(order(2, 10)), 1, 10), Err(DomainError::OrderNotFound));
+        assert_eq!(
+            owned_order(Some(order(2, 10)), 1, 10),
+            Err(DomainError::OrderNotFound)
+        );
     }
 
     #[test]

@@ -34,12 +34,15 @@ impl OpeningInterval {
 
     /// Whether the local wall-clock instant `local` falls in this interval (in any week).
     pub fn contains(&self, local: NaiveDateTime) -> bool {
-        let monday = local.date() - Duration::days(i64::from(local.weekday().num_days_from_monday()));
+        let monday =
+            local.date() - Duration::days(i64::from(local.weekday().num_days_from_monday()));
         // An interval of last week's Sunday may spill into this Monday, so look one week back.
-        [monday - Duration::days(7), monday].into_iter().any(|week| {
-            let (start, end) = self.span_in_week_of(week);
-            start <= local && local < end
-        })
+        [monday - Duration::days(7), monday]
+            .into_iter()
+            .any(|week| {
+                let (start, end) = self.span_in_week_of(week);
+                start <= local && local < end
+            })
     }
 }
 
@@ -65,7 +68,9 @@ impl Outlet {
             return true;
         }
         let local = at.with_timezone(&tz).naive_local();
-        self.opening_hours.iter().any(|interval| interval.contains(local))
+        self.opening_hours
+            .iter()
+            .any(|interval| interval.contains(local))
     }
 
     /// Whether a guest of the given kind may write to this outlet when it names it explicitly.
@@ -130,10 +135,18 @@ mod tests {
     }
 
     fn every_day(opens: NaiveTime, closes: NaiveTime) -> Vec<OpeningInterval> {
-        [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun]
-            .into_iter()
-            .map(|day| OpeningInterval { day, opens, closes })
-            .collect()
+        [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]
+        .into_iter()
+        .map(|day| OpeningInterval { day, opens, closes })
+        .collect()
     }
 
     fn london(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -162,9 +175,15 @@ mod tests {
     fn hours_are_read_in_the_property_time_zone_in_summer() {
         let spa = outlet(every_day(time(9, 0), time(20, 0)));
         // 08:30 UTC is 09:30 in London during British Summer Time.
-        let at = Utc.with_ymd_and_hms(2026, 7, 1, 8, 30, 0).single().unwrap_or_default();
+        let at = Utc
+            .with_ymd_and_hms(2026, 7, 1, 8, 30, 0)
+            .single()
+            .unwrap_or_default();
         assert!(spa.is_open_at(London, at));
-        let at = Utc.with_ymd_and_hms(2026, 7, 1, 19, 30, 0).single().unwrap_or_default();
+        let at = Utc
+            .with_ymd_and_hms(2026, 7, 1, 19, 30, 0)
+            .single()
+            .unwrap_or_default();
         assert!(!spa.is_open_at(London, at));
     }
 
@@ -180,7 +199,11 @@ mod tests {
 
     #[test]
     fn a_sunday_night_interval_spills_into_monday_morning() {
-        let bar = outlet(vec![OpeningInterval { day: Weekday::Sun, opens: time(22, 0), closes: time(2, 0) }]);
+        let bar = outlet(vec![OpeningInterval {
+            day: Weekday::Sun,
+            opens: time(22, 0),
+            closes: time(2, 0),
+        }]);
         // 2026-03-16 is a Monday.
         assert!(bar.is_open_at(London, london(2026, 3, 16, 1, 0)));
         assert!(!bar.is_open_at(London, london(2026, 3, 17, 1, 0)));
@@ -189,7 +212,11 @@ mod tests {
 
     #[test]
     fn equal_start_and_end_mean_open_for_a_whole_day_from_that_time() {
-        let desk = outlet(vec![OpeningInterval { day: Weekday::Tue, opens: time(6, 0), closes: time(6, 0) }]);
+        let desk = outlet(vec![OpeningInterval {
+            day: Weekday::Tue,
+            opens: time(6, 0),
+            closes: time(6, 0),
+        }]);
         // 2026-03-10 is a Tuesday.
         assert!(!desk.is_open_at(London, london(2026, 3, 10, 5, 59)));
         assert!(desk.is_open_at(London, london(2026, 3, 10, 6, 0)));
@@ -201,14 +228,32 @@ mod tests {
     fn hours_hold_on_the_night_clocks_go_forward_in_london() {
         // 2026-03-29 01:00 GMT the clocks jump to 02:00 BST.
         let bar = outlet(every_day(time(17, 0), time(1, 0)));
-        let before_jump = Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0).single().unwrap_or_default();
-        assert!(bar.is_open_at(London, before_jump), "00:30 GMT is still open");
-        let after_jump = Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).single().unwrap_or_default();
-        assert!(!bar.is_open_at(London, after_jump), "02:00 BST is past closing");
+        let before_jump = Utc
+            .with_ymd_and_hms(2026, 3, 29, 0, 30, 0)
+            .single()
+            .unwrap_or_default();
+        assert!(
+            bar.is_open_at(London, before_jump),
+            "00:30 GMT is still open"
+        );
+        let after_jump = Utc
+            .with_ymd_and_hms(2026, 3, 29, 1, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert!(
+            !bar.is_open_at(London, after_jump),
+            "02:00 BST is past closing"
+        );
         let spa = outlet(every_day(time(9, 0), time(20, 0)));
-        let nine_bst = Utc.with_ymd_and_hms(2026, 3, 29, 8, 0, 0).single().unwrap_or_default();
+        let nine_bst = Utc
+            .with_ymd_and_hms(2026, 3, 29, 8, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert!(spa.is_open_at(London, nine_bst));
-        let eight_bst = Utc.with_ymd_and_hms(2026, 3, 29, 7, 0, 0).single().unwrap_or_default();
+        let eight_bst = Utc
+            .with_ymd_and_hms(2026, 3, 29, 7, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert!(!spa.is_open_at(London, eight_bst));
     }
 
@@ -216,17 +261,30 @@ mod tests {
     fn hours_hold_on_the_night_clocks_go_back_in_london() {
         // 2026-10-25 02:00 BST the clocks fall back to 01:00 GMT: 01:xx happens twice.
         let bar = outlet(every_day(time(17, 0), time(1, 0)));
-        let first_half_past_midnight = Utc.with_ymd_and_hms(2026, 10, 24, 23, 30, 0).single().unwrap_or_default();
+        let first_half_past_midnight = Utc
+            .with_ymd_and_hms(2026, 10, 24, 23, 30, 0)
+            .single()
+            .unwrap_or_default();
         assert!(bar.is_open_at(London, first_half_past_midnight));
-        let first_one_am = Utc.with_ymd_and_hms(2026, 10, 25, 0, 0, 0).single().unwrap_or_default();
+        let first_one_am = Utc
+            .with_ymd_and_hms(2026, 10, 25, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert!(!bar.is_open_at(London, first_one_am));
-        let second_one_am = Utc.with_ymd_and_hms(2026, 10, 25, 1, 0, 0).single().unwrap_or_default();
+        let second_one_am = Utc
+            .with_ymd_and_hms(2026, 10, 25, 1, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert!(!bar.is_open_at(London, second_one_am));
     }
 
     #[test]
     fn only_the_named_days_are_open() {
-        let brunch = outlet(vec![OpeningInterval { day: Weekday::Sat, opens: time(10, 0), closes: time(14, 0) }]);
+        let brunch = outlet(vec![OpeningInterval {
+            day: Weekday::Sat,
+            opens: time(10, 0),
+            closes: time(14, 0),
+        }]);
         assert!(brunch.is_open_at(London, london(2026, 3, 14, 11, 0)));
         assert!(!brunch.is_open_at(London, london(2026, 3, 15, 11, 0)));
     }

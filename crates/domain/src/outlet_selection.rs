@@ -37,21 +37,32 @@ pub fn select_outlet<'a>(
     };
     match named {
         Some(found) => {
-            let outlet = found.filter(|o| o.active).ok_or(DomainError::OutletNotFound)?;
+            let outlet = found
+                .filter(|o| o.active)
+                .ok_or(DomainError::OutletNotFound)?;
             if !outlet.accepts(request.audience) {
                 return Err(DomainError::OutletNotAllowed);
             }
-            if request.order.is_some_and(|order| order.outlet_id != outlet.id) {
+            if request
+                .order
+                .is_some_and(|order| order.outlet_id != outlet.id)
+            {
                 return Err(DomainError::OrderOutletMismatch);
             }
             Ok(outlet)
         }
-        None => first_available(outlets, request.audience, time_zone, now).ok_or(DomainError::NoOutletAvailable),
+        None => first_available(outlets, request.audience, time_zone, now)
+            .ok_or(DomainError::NoOutletAvailable),
     }
 }
 
 /// The first outlet that is active, accepts the audience and is open at `now`.
-pub fn first_available(outlets: &[Outlet], audience: Audience, time_zone: Tz, now: DateTime<Utc>) -> Option<&Outlet> {
+pub fn first_available(
+    outlets: &[Outlet],
+    audience: Audience,
+    time_zone: Tz,
+    now: DateTime<Utc>,
+) -> Option<&Outlet> {
     outlets
         .iter()
         .filter(|o| o.active && o.accepts(audience) && o.is_open_at(time_zone, now))
@@ -82,14 +93,22 @@ mod tests {
     }
 
     fn daily(opens: u32, closes: u32) -> Vec<OpeningInterval> {
-        [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun]
-            .into_iter()
-            .map(|day| OpeningInterval {
-                day,
-                opens: NaiveTime::from_hms_opt(opens, 0, 0).unwrap(),
-                closes: NaiveTime::from_hms_opt(closes, 0, 0).unwrap(),
-            })
-            .collect()
+        [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]
+        .into_iter()
+        .map(|day| OpeningInterval {
+            day,
+            opens: NaiveTime::from_hms_opt(opens, 0, 0).unwrap(),
+            closes: NaiveTime::from_hms_opt(closes, 0, 0).unwrap(),
+        })
+        .collect()
     }
 
     /// The demo property's outlets (demo-data.md).
@@ -110,85 +129,174 @@ mod tests {
     }
 
     fn at(h: u32) -> DateTime<Utc> {
-        London.with_ymd_and_hms(2026, 3, 10, h, 0, 0).single().unwrap().with_timezone(&Utc)
+        London
+            .with_ymd_and_hms(2026, 3, 10, h, 0, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn request(code: Option<&str>, audience: Audience) -> OutletRequest<'_> {
-        OutletRequest { outlet_code: code, order: None, audience }
+        OutletRequest {
+            outlet_code: code,
+            order: None,
+            audience,
+        }
     }
 
-    fn pick(outlets: &[Outlet], request: OutletRequest<'_>, hour: u32) -> Result<String, DomainError> {
+    fn pick(
+        outlets: &[Outlet],
+        request: OutletRequest<'_>,
+        hour: u32,
+    ) -> Result<String, DomainError> {
         select_outlet(outlets, request, London, at(hour)).map(|o| o.code.clone())
     }
 
     #[test]
     fn a_verified_guest_falls_back_to_room_service() {
-        assert_eq!(pick(&demo(), request(None, Audience::VerifiedGuest), 12), Ok("ROOMSVC".into()));
+        assert_eq!(
+            pick(&demo(), request(None, Audience::VerifiedGuest), 12),
+            Ok("ROOMSVC".into())
+        );
     }
 
     #[test]
     fn a_visitor_falls_back_to_the_bar_while_it_is_open_and_the_concierge_otherwise() {
-        assert_eq!(pick(&demo(), request(None, Audience::Visitor), 18), Ok("BAR".into()));
-        assert_eq!(pick(&demo(), request(None, Audience::Visitor), 0), Ok("BAR".into()));
-        assert_eq!(pick(&demo(), request(None, Audience::Visitor), 12), Ok("CONCIERGE".into()));
+        assert_eq!(
+            pick(&demo(), request(None, Audience::Visitor), 18),
+            Ok("BAR".into())
+        );
+        assert_eq!(
+            pick(&demo(), request(None, Audience::Visitor), 0),
+            Ok("BAR".into())
+        );
+        assert_eq!(
+            pick(&demo(), request(None, Audience::Visitor), 12),
+            Ok("CONCIERGE".into())
+        );
     }
 
     #[test]
     fn ties_in_display_order_are_broken_by_code() {
         let outlets = vec![outlet(1, "ZED", 1), outlet(2, "ALPHA", 1)];
-        assert_eq!(pick(&outlets, request(None, Audience::VerifiedGuest), 12), Ok("ALPHA".into()));
+        assert_eq!(
+            pick(&outlets, request(None, Audience::VerifiedGuest), 12),
+            Ok("ALPHA".into())
+        );
     }
 
     #[test]
     fn an_explicit_outlet_ignores_opening_hours() {
-        assert_eq!(pick(&demo(), request(Some("BAR"), Audience::VerifiedGuest), 12), Ok("BAR".into()));
+        assert_eq!(
+            pick(&demo(), request(Some("BAR"), Audience::VerifiedGuest), 12),
+            Ok("BAR".into())
+        );
     }
 
     #[test]
     fn an_explicit_code_matches_letter_case_exactly() {
-        assert_eq!(pick(&demo(), request(Some("bar"), Audience::VerifiedGuest), 12), Err(DomainError::OutletNotFound));
+        assert_eq!(
+            pick(&demo(), request(Some("bar"), Audience::VerifiedGuest), 12),
+            Err(DomainError::OutletNotFound)
+        );
     }
 
     #[test]
     fn an_inactive_outlet_is_not_found_like_an_unknown_one() {
-        assert_eq!(pick(&demo(), request(Some("POOLBAR"), Audience::VerifiedGuest), 12), Err(DomainError::OutletNotFound));
-        assert_eq!(pick(&demo(), request(Some("NOPE"), Audience::VerifiedGuest), 12), Err(DomainError::OutletNotFound));
+        assert_eq!(
+            pick(
+                &demo(),
+                request(Some("POOLBAR"), Audience::VerifiedGuest),
+                12
+            ),
+            Err(DomainError::OutletNotFound)
+        );
+        assert_eq!(
+            pick(&demo(), request(Some("NOPE"), Audience::VerifiedGuest), 12),
+            Err(DomainError::OutletNotFound)
+        );
     }
 
     #[test]
     fn an_outlet_without_guest_messages_is_not_allowed() {
-        assert_eq!(pick(&demo(), request(Some("SPA"), Audience::VerifiedGuest), 12), Err(DomainError::OutletNotAllowed));
+        assert_eq!(
+            pick(&demo(), request(Some("SPA"), Audience::VerifiedGuest), 12),
+            Err(DomainError::OutletNotAllowed)
+        );
     }
 
     #[test]
     fn a_visitor_needs_an_outlet_that_allows_non_verified_guests() {
-        assert_eq!(pick(&demo(), request(Some("ROOMSVC"), Audience::Visitor), 12), Err(DomainError::OutletNotAllowed));
-        assert_eq!(pick(&demo(), request(Some("CONCIERGE"), Audience::Visitor), 12), Ok("CONCIERGE".into()));
+        assert_eq!(
+            pick(&demo(), request(Some("ROOMSVC"), Audience::Visitor), 12),
+            Err(DomainError::OutletNotAllowed)
+        );
+        assert_eq!(
+            pick(&demo(), request(Some("CONCIERGE"), Audience::Visitor), 12),
+            Ok("CONCIERGE".into())
+        );
     }
 
     #[test]
     fn the_orders_outlet_is_used_when_no_outlet_is_given() {
         let outlets = demo();
-        let order = Order { id: 1, property_id: 1, code: "ORD-1002".into(), outlet_id: 3, stay_id: 1 };
-        let req = OutletRequest { outlet_code: None, order: Some(&order), audience: Audience::VerifiedGuest };
+        let order = Order {
+            id: 1,
+            property_id: 1,
+            code: "ORD-1002".into(),
+            outlet_id: 3,
+            stay_id: 1,
+        };
+        let req = OutletRequest {
+            outlet_code: None,
+            order: Some(&order),
+            audience: Audience::VerifiedGuest,
+        };
         assert_eq!(pick(&outlets, req, 12), Ok("BAR".into()));
     }
 
     #[test]
     fn an_order_from_another_outlet_conflicts_with_the_outlet_given() {
         let outlets = demo();
-        let order = Order { id: 1, property_id: 1, code: "ORD-1002".into(), outlet_id: 3, stay_id: 1 };
-        let req = OutletRequest { outlet_code: Some("ROOMSVC"), order: Some(&order), audience: Audience::VerifiedGuest };
-        assert_eq!(pick(&outlets, req, 12), Err(DomainError::OrderOutletMismatch));
-        let req = OutletRequest { outlet_code: Some("BAR"), order: Some(&order), audience: Audience::VerifiedGuest };
+        let order = Order {
+            id: 1,
+            property_id: 1,
+            code: "ORD-1002".into(),
+            outlet_id: 3,
+            stay_id: 1,
+        };
+        let req = OutletRequest {
+            outlet_code: Some("ROOMSVC"),
+            order: Some(&order),
+            audience: Audience::VerifiedGuest,
+        };
+        assert_eq!(
+            pick(&outlets, req, 12),
+            Err(DomainError::OrderOutletMismatch)
+        );
+        let req = OutletRequest {
+            outlet_code: Some("BAR"),
+            order: Some(&order),
+            audience: Audience::VerifiedGuest,
+        };
         assert_eq!(pick(&outlets, req, 12), Ok("BAR".into()));
     }
 
     #[test]
     fn an_order_whose_outlet_is_inactive_is_outlet_not_found() {
         let outlets = demo();
-        let order = Order { id: 1, property_id: 1, code: "ORD-9".into(), outlet_id: 5, stay_id: 1 };
-        let req = OutletRequest { outlet_code: None, order: Some(&order), audience: Audience::VerifiedGuest };
+        let order = Order {
+            id: 1,
+            property_id: 1,
+            code: "ORD-9".into(),
+            outlet_id: 5,
+            stay_id: 1,
+        };
+        let req = OutletRequest {
+            outlet_code: None,
+            order: Some(&order),
+            audience: Audience::VerifiedGuest,
+        };
         assert_eq!(pick(&outlets, req, 12), Err(DomainError::OutletNotFound));
     }
 
@@ -196,7 +304,13 @@ mod tests {
     fn no_outlet_at_all_is_no_outlet_available() {
         let mut outlets = demo();
         outlets.retain(|o| o.code == "SPA" || o.code == "BAR");
-        assert_eq!(pick(&outlets, request(None, Audience::VerifiedGuest), 12), Err(DomainError::NoOutletAvailable));
-        assert_eq!(pick(&[], request(None, Audience::Visitor), 12), Err(DomainError::NoOutletAvailable));
+        assert_eq!(
+            pick(&outlets, request(None, Audience::VerifiedGuest), 12),
+            Err(DomainError::NoOutletAvailable)
+        );
+        assert_eq!(
+            pick(&[], request(None, Audience::Visitor), 12),
+            Err(DomainError::NoOutletAvailable)
+        );
     }
 }

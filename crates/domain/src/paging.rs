@@ -14,13 +14,20 @@ impl Page {
     pub fn parse(number: Option<i64>, length: Option<i64>, max: u32) -> Result<Self, DomainError> {
         let number = number.unwrap_or(1);
         if number < 1 || number > i64::from(u32::MAX) {
-            return Err(DomainError::InvalidPaging("PageNumber must be at least 1.".into()));
+            return Err(DomainError::InvalidPaging(
+                "PageNumber must be at least 1.".into(),
+            ));
         }
         let length = length.unwrap_or(i64::from(max));
         if length < 1 || length > i64::from(max) {
-            return Err(DomainError::InvalidPaging(format!("PageLength must be between 1 and {max}.")));
+            return Err(DomainError::InvalidPaging(format!(
+                "PageLength must be between 1 and {max}."
+            )));
         }
-        Ok(Self { number: number as u32, length: length as u32 })
+        Ok(Self {
+            number: number as u32,
+            length: length as u32,
+        })
     }
 
     pub fn offset(&self) -> i64 {
@@ -38,7 +45,13 @@ mod tests {
 
     #[test]
     fn defaults_are_the_first_page_of_everything_up_to_the_cap() {
-        assert_eq!(Page::parse(None, None, 500), Ok(Page { number: 1, length: 500 }));
+        assert_eq!(
+            Page::parse(None, None, 500),
+            Ok(Page {
+                number: 1,
+                length: 500
+            })
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    conversation::{Conversation, ConversationStatus, Message, NewConversation, NewMessage, Viewer},
+    conversation::{
+        Conversation, ConversationStatus, Message, NewConversation, NewMessage, Viewer,
+    },
     error::RepositoryError,
     order::Order,
     outlet::Outlet,
@@ -43,10 +45,18 @@ pub trait PropertyRepository: Send + Sync {
 #[async_trait]
 pub trait StayRepository: Send + Sync {
     /// The stays of the property in this room (exact room number) that are checked in at `at`.
-    async fn in_house_stays_in_room(&self, property_id: PropertyId, room_number: &str, at: DateTime<Utc>)
-        -> RepoResult<Vec<GuestStay>>;
+    async fn in_house_stays_in_room(
+        &self,
+        property_id: PropertyId,
+        room_number: &str,
+        at: DateTime<Utc>,
+    ) -> RepoResult<Vec<GuestStay>>;
     /// The stay with this id in the property, if any.
-    async fn get_stay(&self, property_id: PropertyId, stay_id: StayId) -> RepoResult<Option<GuestStay>>;
+    async fn get_stay(
+        &self,
+        property_id: PropertyId,
+        stay_id: StayId,
+    ) -> RepoResult<Option<GuestStay>>;
     /// The order with this code (exact match) in the property, whoever owns it.
     async fn find_order(&self, property_id: PropertyId, code: &str) -> RepoResult<Option<Order>>;
 }
@@ -68,12 +78,26 @@ pub trait SessionRepository: Send + Sync {
     /// Stores a new session and returns it.
     async fn create_session(&self, session: NewSession) -> RepoResult<Session>;
     /// The session (ended or not) with the stay's check-out for a verified one.
-    async fn find_session(&self, property_id: PropertyId, id: SessionId) -> RepoResult<Option<Session>>;
+    async fn find_session(
+        &self,
+        property_id: PropertyId,
+        id: SessionId,
+    ) -> RepoResult<Option<Session>>;
     /// Records activity at `at` (moves `last_seen_at` forward, never back).
-    async fn touch_session(&self, property_id: PropertyId, id: SessionId, at: DateTime<Utc>) -> RepoResult<()>;
+    async fn touch_session(
+        &self,
+        property_id: PropertyId,
+        id: SessionId,
+        at: DateTime<Utc>,
+    ) -> RepoResult<()>;
     /// Ends `old` and stores `new` atomically (login). Errors: `SessionExpired` when `old` had
     /// already ended (a concurrent login won); then nothing is written.
-    async fn replace_session(&self, old: SessionId, new: NewSession, at: DateTime<Utc>) -> RepoResult<Session>;
+    async fn replace_session(
+        &self,
+        old: SessionId,
+        new: NewSession,
+        at: DateTime<Utc>,
+    ) -> RepoResult<Session>;
     /// Deletes sessions that ended or went idle before `before`, at most `batch` of them;
     /// returns how many were deleted.
     async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
@@ -87,21 +111,45 @@ pub trait ConversationRepository: Send + Sync {
     async fn create_conversation(&self, conversation: NewConversation) -> RepoResult<Conversation>;
     /// The viewer's conversations, most recent activity first, each with only its last
     /// message and the viewer's unread count.
-    async fn list_conversations(&self, viewer: &Viewer, page: Page) -> RepoResult<Vec<Conversation>>;
+    async fn list_conversations(
+        &self,
+        viewer: &Viewer,
+        page: Page,
+    ) -> RepoResult<Vec<Conversation>>;
     /// One conversation the viewer may see, with all its messages oldest first.
     /// Errors: `ConversationNotFound` (unknown, or not the viewer's).
     async fn get_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation>;
     /// Every message of the guest's conversations, by creation time then sequence.
-    async fn list_messages(&self, viewer: &Viewer, page: Page, descending: bool) -> RepoResult<Vec<Message>>;
+    async fn list_messages(
+        &self,
+        viewer: &Viewer,
+        page: Page,
+        descending: bool,
+    ) -> RepoResult<Vec<Message>>;
     /// Appends a message with the next sequence number of the conversation.
     /// Errors: `ConversationNotFound`, `ConversationClosed`.
-    async fn add_message(&self, viewer: &Viewer, code: &str, message: NewMessage) -> RepoResult<Message>;
+    async fn add_message(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        message: NewMessage,
+    ) -> RepoResult<Message>;
     /// Moves the viewer's read position up to the message with `message_code` (or the last
     /// message), never back. Errors: `ConversationNotFound`, `MessageNotFound`.
-    async fn mark_read(&self, viewer: &Viewer, code: &str, message_code: Option<String>) -> RepoResult<()>;
+    async fn mark_read(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        message_code: Option<String>,
+    ) -> RepoResult<()>;
     /// Sets the status. Errors: `ConversationNotFound`.
-    async fn set_status(&self, viewer: &Viewer, code: &str, status: ConversationStatus, at: DateTime<Utc>)
-        -> RepoResult<()>;
+    async fn set_status(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        status: ConversationStatus,
+        at: DateTime<Utc>,
+    ) -> RepoResult<()>;
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]

@@ -121,12 +121,20 @@ impl Session {
 }
 
 /// A token issued at `issued_at` gets a fresh companion once it is older than the refresh interval.
-pub fn token_needs_refresh(issued_at: DateTime<Utc>, now: DateTime<Utc>, policy: &SessionPolicy) -> bool {
+pub fn token_needs_refresh(
+    issued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> bool {
     now - issued_at > policy.refresh_after
 }
 
 /// The session language rule: the explicit `languageCode`, else the stay's, else the property's.
-pub fn session_language(explicit: Option<&str>, stay_language: Option<&str>, property_default: &str) -> String {
+pub fn session_language(
+    explicit: Option<&str>,
+    stay_language: Option<&str>,
+    property_default: &str,
+) -> String {
     explicit
         .or(stay_language.filter(|l| !l.is_empty()))
         .unwrap_or(property_default)
@@ -142,7 +150,9 @@ pub fn parse_language_code(raw: &str) -> Result<String, DomainError> {
     if valid {
         Ok(raw.to_owned())
     } else {
-        Err(DomainError::invalid_request("The language code is not a valid language tag."))
+        Err(DomainError::invalid_request(
+            "The language code is not a valid language tag.",
+        ))
     }
 }
 
@@ -172,7 +182,11 @@ impl GuestIdentifier {
 mod tests {
     use super::*;
 
-    fn session(identity: GuestIdentity, check_out: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Session {
+    fn session(
+        identity: GuestIdentity,
+        check_out: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Session {
         Session {
             id: Uuid::nil(),
             property_id: 1,
@@ -199,7 +213,11 @@ mod tests {
     fn a_verified_session_ends_at_check_out_plus_grace() {
         let now = Utc::now();
         let policy = SessionPolicy::default();
-        let s = session(GuestIdentity::Verified { stay_id: 1 }, Some(now + Duration::hours(1)), now);
+        let s = session(
+            GuestIdentity::Verified { stay_id: 1 },
+            Some(now + Duration::hours(1)),
+            now,
+        );
         assert!(s.is_live_at(now + Duration::hours(6), &policy));
         assert!(!s.is_live_at(now + Duration::hours(7), &policy));
     }
@@ -216,8 +234,16 @@ mod tests {
     fn tokens_older_than_the_refresh_interval_need_refreshing() {
         let now = Utc::now();
         let policy = SessionPolicy::default();
-        assert!(!token_needs_refresh(now - Duration::minutes(15), now, &policy));
-        assert!(token_needs_refresh(now - Duration::minutes(15) - Duration::seconds(1), now, &policy));
+        assert!(!token_needs_refresh(
+            now - Duration::minutes(15),
+            now,
+            &policy
+        ));
+        assert!(token_needs_refresh(
+            now - Duration::minutes(15) - Duration::seconds(1),
+            now,
+            &policy
+        ));
     }
 
     #[test]

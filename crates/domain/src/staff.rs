@@ -14,7 +14,9 @@ pub struct StaffScope {
 
 impl StaffScope {
     pub fn covers(&self, outlet_id: OutletId) -> bool {
-        self.outlet_ids.as_ref().is_none_or(|ids| ids.contains(&outlet_id))
+        self.outlet_ids
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&outlet_id))
     }
 }
 
@@ -57,13 +59,19 @@ mod tests {
 
     #[test]
     fn an_unlimited_key_covers_every_outlet() {
-        let scope = StaffScope { property_id: 1, outlet_ids: None };
+        let scope = StaffScope {
+            property_id: 1,
+            outlet_ids: None,
+        };
         assert!(scope.covers(42));
     }
 
     #[test]
     fn a_limited_key_covers_only_its_outlets() {
-        let scope = StaffScope { property_id: 1, outlet_ids: Some(vec![3]) };
+        let scope = StaffScope {
+            property_id: 1,
+            outlet_ids: Some(vec![3]),
+        };
         assert!(scope.covers(3));
         assert!(!scope.covers(4));
     }

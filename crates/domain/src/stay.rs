@@ -55,7 +55,9 @@ pub fn verify_guest<'a>(
     now: DateTime<Utc>,
 ) -> Option<&'a GuestStay> {
     candidates.iter().find(|stay| {
-        stay.room_number == room_number && stay.is_in_house_at(now) && last_names_match(last_name, &stay.last_name)
+        stay.room_number == room_number
+            && stay.is_in_house_at(now)
+            && last_names_match(last_name, &stay.last_name)
     })
 }
 

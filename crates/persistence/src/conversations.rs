@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use bellhop_domain::{
     conversation::{
-        Conversation, ConversationStatus, GuestOwner, Message, MessageType, NewConversation, NewMessage, Viewer,
+        Conversation, ConversationStatus, GuestOwner, Message, MessageType, NewConversation,
+        NewMessage, Viewer,
     },
     naming::ConversationType,
     paging::Page,
@@ -149,15 +150,26 @@ pub(crate) fn unread_column(viewer: &Viewer) -> String {
 /// Appends `AND <the viewer may see conversation c>` (the property is bound by the caller).
 pub(crate) fn push_scope(query: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
     match viewer {
-        Viewer::Guest { owner: GuestOwner::Stay(stay_id), .. } => {
+        Viewer::Guest {
+            owner: GuestOwner::Stay(stay_id),
+            ..
+        } => {
             query.push(" AND c.stay_id = ").push_bind(*stay_id);
         }
-        Viewer::Guest { owner: GuestOwner::Visitor(identifier), .. } => {
-            query.push(" AND c.guest_identifier = ").push_bind(identifier.as_str().to_owned());
+        Viewer::Guest {
+            owner: GuestOwner::Visitor(identifier),
+            ..
+        } => {
+            query
+                .push(" AND c.guest_identifier = ")
+                .push_bind(identifier.as_str().to_owned());
         }
         Viewer::Staff(scope) => {
             if let Some(outlet_ids) = &scope.outlet_ids {
-                query.push(" AND c.outlet_id = ANY(").push_bind(outlet_ids.clone()).push(")");
+                query
+                    .push(" AND c.outlet_id = ANY(")
+                    .push_bind(outlet_ids.clone())
+                    .push(")");
             }
         }
     }
@@ -214,7 +226,11 @@ pub(crate) async fn with_last_messages(
 
 impl PgStore {
     /// The conversation row (without messages) the viewer may see, or `ConversationNotFound`.
-    async fn find_conversation_row(&self, viewer: &Viewer, code: &str) -> RepoResult<ConversationRow> {
+    async fn find_conversation_row(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+    ) -> RepoResult<ConversationRow> {
         let mut query = select_conversations(viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
         query
@@ -227,7 +243,8 @@ impl PgStore {
 
     /// The id and status of a conversation the viewer may see, or `ConversationNotFound`.
     async fn conversation_status(&self, viewer: &Viewer, code: &str) -> RepoResult<(i64, String)> {
-        let mut query = QueryBuilder::new("SELECT c.id, c.status FROM conversations c WHERE c.property_id = ");
+        let mut query =
+            QueryBuilder::new("SELECT c.id, c.status FROM conversations c WHERE c.property_id = ");
         query.push_bind(viewer.property_id());
         push_scope(&mut query, viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
@@ -270,26 +287,26 @@ impl ConversationRepository for PgStore {
         let query = sqlx::query(&sql)
             .bind(new.property_id)
             .bind(&new.code)
-                .bind(new.outlet_id)
-                .bind(new.order_id)
-                .bind(stay_id)
-                .bind(&guest_identifier)
-                .bind(new.session_id)
-                .bind(&new.subject)
-                .bind(new.conversation_type.as_str())
-                .bind(&new.guest.room_number)
-                .bind(&new.guest.first_name)
-                .bind(&new.guest.last_name)
-                .bind(&new.guest.language_code)
-                .bind(&new.order_form_details)
-                .bind(message.created_at)
-                .bind(&message.code)
-                .bind(message.message_type.as_str())
-                .bind(&message.content)
-                .bind(&message.first_name)
-                .bind(&message.last_name)
-                .bind(&message.service_center_name)
-                .bind(&message.language_code);
+            .bind(new.outlet_id)
+            .bind(new.order_id)
+            .bind(stay_id)
+            .bind(&guest_identifier)
+            .bind(new.session_id)
+            .bind(&new.subject)
+            .bind(new.conversation_type.as_str())
+            .bind(&new.guest.room_number)
+            .bind(&new.guest.first_name)
+            .bind(&new.guest.last_name)
+            .bind(&new.guest.language_code)
+            .bind(&new.order_form_details)
+            .bind(message.created_at)
+            .bind(&message.code)
+            .bind(message.message_type.as_str())
+            .bind(&message.content)
+            .bind(&message.first_name)
+            .bind(&message.last_name)
+            .bind(&message.service_center_name)
+            .bind(&message.language_code);
         let pg_row = query.fetch_one(&self.pool).await.map_err(db_error)?;
         let conversation = ConversationRow::from_row(&pg_row).map_err(db_error)?;
         let message_id: i64 = pg_row.try_get("m_id").map_err(db_error)?;
@@ -312,15 +329,22 @@ impl ConversationRepository for PgStore {
     }
 
     #[instrument(skip(self, viewer))]
-    async fn list_conversations(&self, viewer: &Viewer, page: Page) -> RepoResult<Vec<Conversation>> {
+    async fn list_conversations(
+        &self,
+        viewer: &Viewer,
+        page: Page,
+    ) -> RepoResult<Vec<Conversation>> {
         let mut query = select_conversations(viewer);
         query
             .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
             .push_bind(page.limit())
             .push(" OFFSET ")
             .push_bind(page.offset());
-        let rows: Vec<ConversationRow> =
-            query.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+        let rows: Vec<ConversationRow> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
         with_last_messages(self, viewer.property_id(), rows).await
     }
 
@@ -339,12 +363,20 @@ impl ConversationRepository for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        let messages = messages.into_iter().map(Message::try_from).collect::<Result<_, _>>()?;
+        let messages = messages
+            .into_iter()
+            .map(Message::try_from)
+            .collect::<Result<_, _>>()?;
         row.into_conversation(messages)
     }
 
     #[instrument(skip(self, viewer))]
-    async fn list_messages(&self, viewer: &Viewer, page: Page, descending: bool) -> RepoResult<Vec<Message>> {
+    async fn list_messages(
+        &self,
+        viewer: &Viewer,
+        page: Page,
+        descending: bool,
+    ) -> RepoResult<Vec<Message>> {
         let mut query = QueryBuilder::new(format!(
             "SELECT {MESSAGE_COLUMNS} FROM conversations c
                JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
@@ -357,13 +389,26 @@ impl ConversationRepository for PgStore {
         } else {
             " ORDER BY m.created_at, m.conversation_id, m.seq"
         });
-        query.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
-        let rows: Vec<MessageRow> = query.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+        query
+            .push(" LIMIT ")
+            .push_bind(page.limit())
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let rows: Vec<MessageRow> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
         rows.into_iter().map(Message::try_from).collect()
     }
 
     #[instrument(skip(self, viewer, code, message))]
-    async fn add_message(&self, viewer: &Viewer, code: &str, message: NewMessage) -> RepoResult<Message> {
+    async fn add_message(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        message: NewMessage,
+    ) -> RepoResult<Message> {
         // The UPDATE takes the conversation's row lock, so concurrent replies get consecutive
         // sequence numbers; the insert is part of the same statement.
         let mut query = QueryBuilder::new(
@@ -371,7 +416,9 @@ impl ConversationRepository for PgStore {
                  UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
         );
         query.push_bind(message.created_at);
-        query.push(" WHERE c.status = 'Open' AND c.property_id = ").push_bind(viewer.property_id());
+        query
+            .push(" WHERE c.status = 'Open' AND c.property_id = ")
+            .push_bind(viewer.property_id());
         push_scope(&mut query, viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
         query.push(
@@ -391,8 +438,11 @@ impl ConversationRepository for PgStore {
         values.push_bind(message.language_code.clone());
         values.push_bind(message.created_at);
         query.push(" FROM c RETURNING id, conversation_id, seq");
-        let inserted: Option<(i64, i64, i32)> =
-            query.build_query_as().fetch_optional(&self.pool).await.map_err(db_error)?;
+        let inserted: Option<(i64, i64, i32)> = query
+            .build_query_as()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
         let Some((id, conversation_id, seq)) = inserted else {
             // Nothing was written: tell a closed conversation from one the viewer cannot see.
             let (_, status) = self.conversation_status(viewer, code).await?;
@@ -420,7 +470,12 @@ impl ConversationRepository for PgStore {
     }
 
     #[instrument(skip(self, viewer, code, message_code))]
-    async fn mark_read(&self, viewer: &Viewer, code: &str, message_code: Option<String>) -> RepoResult<()> {
+    async fn mark_read(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        message_code: Option<String>,
+    ) -> RepoResult<()> {
         let (conversation_id, _) = self.conversation_status(viewer, code).await?;
         let (_, read_column) = viewer_side(viewer);
         let target: Option<i32> = match message_code {
@@ -464,9 +519,17 @@ impl ConversationRepository for PgStore {
         let mut query = QueryBuilder::new("UPDATE conversations c SET status = ");
         query.push_bind(status.as_str());
         query.push(", closed_at = CASE WHEN c.status = 'Closed' AND ");
-        query.push_bind(status.as_str()).push(" = 'Closed' THEN c.closed_at WHEN ");
-        query.push_bind(status.as_str()).push(" = 'Closed' THEN ").push_bind(at).push("::timestamptz ELSE NULL END");
-        query.push(" WHERE c.property_id = ").push_bind(viewer.property_id());
+        query
+            .push_bind(status.as_str())
+            .push(" = 'Closed' THEN c.closed_at WHEN ");
+        query
+            .push_bind(status.as_str())
+            .push(" = 'Closed' THEN ")
+            .push_bind(at)
+            .push("::timestamptz ELSE NULL END");
+        query
+            .push(" WHERE c.property_id = ")
+            .push_bind(viewer.property_id());
         push_scope(&mut query, viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
         let done = query.build().execute(&self.pool).await.map_err(db_error)?;

@@ -6,7 +6,10 @@ use bellhop_domain::RepositoryError;
 /// 503), everything else `Unexpected` (500, logged).
 pub fn db_error(error: sqlx::Error) -> RepositoryError {
     let unavailable = match &error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // Class 08: connection exceptions; 57P01-57P03: shutdown / cannot connect now;
             // 53300: too many connections.

@@ -28,7 +28,9 @@ pub fn latest_migration_version() -> i64 {
 /// Whether the database answers and has every migration of this build applied.
 pub async fn is_ready(pool: &PgPool) -> bool {
     let applied: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await;
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await;
     matches!(applied, Ok(Some(version)) if version >= latest_migration_version())
 }
 

@@ -29,10 +29,9 @@ impl TryFrom<PropertyRow> for Property {
     type Error = RepositoryError;
 
     fn try_from(row: PropertyRow) -> Result<Self, Self::Error> {
-        let time_zone: Tz = row
-            .time_zone
-            .parse()
-            .map_err(|_| RepositoryError::unexpected(format!("property {} has an unknown time zone", row.code)))?;
+        let time_zone: Tz = row.time_zone.parse().map_err(|_| {
+            RepositoryError::unexpected(format!("property {} has an unknown time zone", row.code))
+        })?;
         Ok(Property {
             id: row.id,
             code: row.code,
@@ -45,7 +44,8 @@ impl TryFrom<PropertyRow> for Property {
     }
 }
 
-const PROPERTY_COLUMNS: &str = "id, code, name, brand_code, group_code, time_zone, default_language";
+const PROPERTY_COLUMNS: &str =
+    "id, code, name, brand_code, group_code, time_zone, default_language";
 
 #[derive(sqlx::FromRow)]
 struct OutletRow {
@@ -83,8 +83,17 @@ impl TryFrom<OutletRow> for Outlet {
             .zip(row.opens.iter().zip(row.closes.iter()))
             .map(|(day, (opens, closes))| {
                 weekday_from_iso(*day)
-                    .map(|day| OpeningInterval { day, opens: *opens, closes: *closes })
-                    .ok_or_else(|| RepositoryError::unexpected(format!("outlet {} has a bad weekday", row.code)))
+                    .map(|day| OpeningInterval {
+                        day,
+                        opens: *opens,
+                        closes: *closes,
+                    })
+                    .ok_or_else(|| {
+                        RepositoryError::unexpected(format!(
+                            "outlet {} has a bad weekday",
+                            row.code
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Outlet {
@@ -108,28 +117,38 @@ impl PropertyRepository for PgStore {
     #[instrument(skip(self))]
     async fn find_property_by_code(&self, code: &str) -> RepoResult<Option<Property>> {
         let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE code = $1");
-        let row: Option<PropertyRow> =
-            sqlx::query_as(&sql).bind(code).fetch_optional(&self.pool).await.map_err(db_error)?;
+        let row: Option<PropertyRow> = sqlx::query_as(&sql)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
         row.map(Property::try_from).transpose()
     }
 
     #[instrument(skip(self))]
     async fn get_property(&self, id: PropertyId) -> RepoResult<Option<Property>> {
         let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
-        let row: Option<PropertyRow> =
-            sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_error)?;
+        let row: Option<PropertyRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
         row.map(Property::try_from).transpose()
     }
 
     #[instrument(skip(self))]
     async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>> {
-        let rows: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT token_hash FROM interface_tokens WHERE property_id = $1 AND enabled")
-                .bind(property_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-        Ok(rows.into_iter().filter_map(|hash| SecretHash::try_from(hash.as_slice()).ok()).collect())
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT token_hash FROM interface_tokens WHERE property_id = $1 AND enabled",
+        )
+        .bind(property_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|hash| SecretHash::try_from(hash.as_slice()).ok())
+            .collect())
     }
 
     #[instrument(skip(self))]

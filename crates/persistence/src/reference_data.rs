@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use bellhop_domain::{
-    ports::{RepoResult, ReferenceDataRepository},
+    ports::{ReferenceDataRepository, RepoResult},
     reference::{LoadSummary, PropertyData, ReferenceData},
     DomainError,
 };
@@ -30,7 +30,12 @@ impl ReferenceDataRepository for PgStore {
     }
 }
 
-async fn load_property(tx: &mut Tx, index: usize, data: &PropertyData, summary: &mut LoadSummary) -> RepoResult<()> {
+async fn load_property(
+    tx: &mut Tx,
+    index: usize,
+    data: &PropertyData,
+    summary: &mut LoadSummary,
+) -> RepoResult<()> {
     let property_id: i64 = sqlx::query_scalar(
         "WITH up AS (
              INSERT INTO properties (code, name, brand_code, group_code, time_zone, default_language)
@@ -104,7 +109,11 @@ async fn load_property(tx: &mut Tx, index: usize, data: &PropertyData, summary: 
         .await
         .map_err(db_error)?;
 
-        let days: Vec<i16> = outlet.opening_hours.iter().map(|h| iso_from_weekday(h.day)).collect();
+        let days: Vec<i16> = outlet
+            .opening_hours
+            .iter()
+            .map(|h| iso_from_weekday(h.day))
+            .collect();
         let opens: Vec<_> = outlet.opening_hours.iter().map(|h| h.opens).collect();
         let closes: Vec<_> = outlet.opening_hours.iter().map(|h| h.closes).collect();
         sqlx::query(

@@ -36,9 +36,14 @@ impl TryFrom<SessionRow> for Session {
             ("anonymous", None, None) => GuestIdentity::Anonymous,
             ("verified", Some(stay_id), None) => GuestIdentity::Verified { stay_id },
             ("visitor", None, Some(identifier)) => GuestIdentity::Visitor {
-                guest_identifier: GuestIdentifier::parse(&identifier).map_err(RepositoryError::unexpected)?,
+                guest_identifier: GuestIdentifier::parse(&identifier)
+                    .map_err(RepositoryError::unexpected)?,
             },
-            _ => return Err(RepositoryError::unexpected("a session row has an inconsistent kind")),
+            _ => {
+                return Err(RepositoryError::unexpected(
+                    "a session row has an inconsistent kind",
+                ))
+            }
         };
         Ok(Session {
             id: row.id,
@@ -66,7 +71,9 @@ const INSERT_SESSION: &str = "
       FROM s
       LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id";
 
-fn insert_session(session: &NewSession) -> sqlx::query::QueryAs<'_, sqlx::Postgres, SessionRow, sqlx::postgres::PgArguments> {
+fn insert_session(
+    session: &NewSession,
+) -> sqlx::query::QueryAs<'_, sqlx::Postgres, SessionRow, sqlx::postgres::PgArguments> {
     let (stay_id, identifier) = match &session.identity {
         GuestIdentity::Anonymous => (None, None),
         GuestIdentity::Verified { stay_id } => (Some(*stay_id), None),
@@ -87,11 +94,19 @@ fn insert_session(session: &NewSession) -> sqlx::query::QueryAs<'_, sqlx::Postgr
 impl SessionRepository for PgStore {
     #[instrument(skip(self, session), fields(property_id = session.property_id))]
     async fn create_session(&self, session: NewSession) -> RepoResult<Session> {
-        insert_session(&session).fetch_one(&self.pool).await.map_err(db_error)?.try_into()
+        insert_session(&session)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?
+            .try_into()
     }
 
     #[instrument(skip(self))]
-    async fn find_session(&self, property_id: PropertyId, id: SessionId) -> RepoResult<Option<Session>> {
+    async fn find_session(
+        &self,
+        property_id: PropertyId,
+        id: SessionId,
+    ) -> RepoResult<Option<Session>> {
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
                     s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.check_out AS stay_check_out
@@ -108,7 +123,12 @@ impl SessionRepository for PgStore {
     }
 
     #[instrument(skip(self))]
-    async fn touch_session(&self, property_id: PropertyId, id: SessionId, at: DateTime<Utc>) -> RepoResult<()> {
+    async fn touch_session(
+        &self,
+        property_id: PropertyId,
+        id: SessionId,
+        at: DateTime<Utc>,
+    ) -> RepoResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $3 WHERE property_id = $1 AND id = $2 AND last_seen_at < $3")
             .bind(property_id)
             .bind(id)
@@ -120,7 +140,12 @@ impl SessionRepository for PgStore {
     }
 
     #[instrument(skip(self, new), fields(property_id = new.property_id))]
-    async fn replace_session(&self, old: SessionId, new: NewSession, at: DateTime<Utc>) -> RepoResult<Session> {
+    async fn replace_session(
+        &self,
+        old: SessionId,
+        new: NewSession,
+        at: DateTime<Utc>,
+    ) -> RepoResult<Session> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let ended = sqlx::query(
             "UPDATE sessions SET ended_at = $3 WHERE property_id = $1 AND id = $2 AND ended_at IS NULL",
@@ -134,7 +159,10 @@ impl SessionRepository for PgStore {
         if ended.rows_affected() != 1 {
             return Err(DomainError::SessionExpired.into());
         }
-        let row = insert_session(&new).fetch_one(&mut *tx).await.map_err(db_error)?;
+        let row = insert_session(&new)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         row.try_into()
     }

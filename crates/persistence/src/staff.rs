@@ -11,7 +11,10 @@ use sqlx::QueryBuilder;
 use tracing::instrument;
 
 use crate::{
-    conversations::{push_scope, unread_column, with_last_messages, ConversationRow, CONVERSATION_COLUMNS, CONVERSATION_JOINS},
+    conversations::{
+        push_scope, unread_column, with_last_messages, ConversationRow, CONVERSATION_COLUMNS,
+        CONVERSATION_JOINS,
+    },
     db_error, PgStore,
 };
 
@@ -45,7 +48,11 @@ impl StaffRepository for PgStore {
             display_name: row.display_name,
             scope: StaffScope {
                 property_id: row.property_id,
-                outlet_ids: if row.all_outlets { None } else { Some(row.outlet_ids) },
+                outlet_ids: if row.all_outlets {
+                    None
+                } else {
+                    Some(row.outlet_ids)
+                },
             },
         }))
     }
@@ -91,8 +98,14 @@ impl StaffRepository for PgStore {
                 .push_bind(cursor.id)
                 .push(")");
         }
-        query.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ").push_bind(limit);
-        let rows: Vec<ConversationRow> = query.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+        query
+            .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
+            .push_bind(limit);
+        let rows: Vec<ConversationRow> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
         with_last_messages(self, scope.property_id, rows).await
     }
 
@@ -113,17 +126,26 @@ impl StaffRepository for PgStore {
         );
         query.push_bind(scope.property_id);
         if let Some(outlet_ids) = &scope.outlet_ids {
-            query.push(" AND o.id = ANY(").push_bind(outlet_ids.clone()).push(")");
+            query
+                .push(" AND o.id = ANY(")
+                .push_bind(outlet_ids.clone())
+                .push(")");
         }
         query.push(" GROUP BY o.property_id, o.id ORDER BY o.display_order, o.code");
-        let rows: Vec<(String, i64, i64)> = query.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+        let rows: Vec<(String, i64, i64)> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(rows
             .into_iter()
-            .map(|(outlet_code, unread_conversations, unread_messages)| OutletUnread {
-                outlet_code,
-                unread_conversations,
-                unread_messages,
-            })
+            .map(
+                |(outlet_code, unread_conversations, unread_messages)| OutletUnread {
+                    outlet_code,
+                    unread_conversations,
+                    unread_messages,
+                },
+            )
             .collect())
     }
 }

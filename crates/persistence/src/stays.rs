@@ -78,10 +78,19 @@ impl StayRepository for PgStore {
     }
 
     #[instrument(skip(self))]
-    async fn get_stay(&self, property_id: PropertyId, stay_id: StayId) -> RepoResult<Option<GuestStay>> {
-        let sql = format!("SELECT {STAY_COLUMNS} FROM guest_stays WHERE property_id = $1 AND id = $2");
-        let row: Option<StayRow> =
-            sqlx::query_as(&sql).bind(property_id).bind(stay_id).fetch_optional(&self.pool).await.map_err(db_error)?;
+    async fn get_stay(
+        &self,
+        property_id: PropertyId,
+        stay_id: StayId,
+    ) -> RepoResult<Option<GuestStay>> {
+        let sql =
+            format!("SELECT {STAY_COLUMNS} FROM guest_stays WHERE property_id = $1 AND id = $2");
+        let row: Option<StayRow> = sqlx::query_as(&sql)
+            .bind(property_id)
+            .bind(stay_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(row.map(GuestStay::from))
     }
 
@@ -95,6 +104,12 @@ impl StayRepository for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(row.map(|r| Order { id: r.id, property_id: r.property_id, code: r.code, outlet_id: r.outlet_id, stay_id: r.stay_id }))
+        Ok(row.map(|r| Order {
+            id: r.id,
+            property_id: r.property_id,
+            code: r.code,
+            outlet_id: r.outlet_id,
+            stay_id: r.stay_id,
+        }))
     }
 }

@@ -1,1 +1,187 @@
-fn main() {}
+//! `bellhop`: the guest-messaging service and its operator commands.
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use bellhop_application::{
+    clock::SystemClock,
+    reference_data::{parse_reference_file, FileFormat, ReferenceDataService},
+};
+use bellhop_domain::{clock::Clock, ports::SessionRepository};
+use bellhop_persistence::PgStore;
+use bellhop_server::{build_state, config::Settings, database, telemetry};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "bellhop", version, about = "Guest messaging for hotels")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed, apply migrations and serve HTTP.
+    Serve {
+        /// Load the demo data set first (and use a development secret if none is set).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load reference data from a JSON or TOML file, or the demo data set.
+    Load {
+        /// The file (`.json` or `.toml`).
+        #[arg(required_unless_present = "demo", conflicts_with = "demo")]
+        file: Option<PathBuf>,
+        /// Load the demo data set.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Validate the configuration and the database connection; print what would be used.
+    CheckConfig,
+    /// Session maintenance.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// Delete sessions that ended (or went idle) more than DAYS days ago, in batches.
+    Purge {
+        #[arg(long, default_value_t = 30)]
+        older_than_days: u32,
+        #[arg(long, default_value_t = 1000)]
+        batch: u32,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let demo = matches!(
+        cli.command,
+        Command::Serve { demo: true } | Command::Load { demo: true, .. }
+    );
+    let settings = match Settings::from_env(demo) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(settings.log_format, &settings.log_filter);
+    let result = actix_web::rt::System::new().block_on(run(cli.command, settings));
+    if let Err(error) = result {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "bellhop stopped with an error"
+        );
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn prepare(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+    database::ensure_database(settings).await?;
+    let pool = database::pool(settings)?;
+    database::migrate(&pool).await?;
+    Ok(pool)
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match command {
+        Command::Serve { demo } => {
+            if settings.using_demo_secret {
+                tracing::warn!("using the built-in development session secret; set BELLHOP_SESSION_SECRET in production");
+            }
+            let pool = prepare(&settings).await?;
+            if demo {
+                let summary = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())))
+                    .load_demo(clock.now())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot load the demo data: {e}"))?;
+                tracing::info!(?summary, "demo data loaded");
+            }
+            let state = build_state(pool.clone(), &settings, clock);
+            tracing::info!(bind = %settings.bind, "serving");
+            actix_web::HttpServer::new(move || bellhop_http::build_app(state.clone()))
+                .bind(settings.bind)
+                .with_context(|| format!("cannot listen on {}", settings.bind))?
+                .shutdown_timeout(30)
+                .run()
+                .await?;
+            tracing::info!("stopped accepting; closing the database pool");
+            pool.close().await;
+            Ok(())
+        }
+        Command::Migrate => {
+            let pool = prepare(&settings).await?;
+            pool.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Load { file, demo } => {
+            let pool = prepare(&settings).await?;
+            let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
+            let summary = if demo {
+                service.load_demo(clock.now()).await
+            } else {
+                let path = file.context("a file is required")?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let data =
+                    parse_reference_file(&text, FileFormat::from_path(&path.to_string_lossy()))
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                service.load(&data).await
+            }
+            .map_err(|e| anyhow::anyhow!("nothing was loaded: {e}"))?;
+            pool.close().await;
+            println!(
+                "loaded {} properties, {} outlets, {} stays, {} orders, {} interface tokens, {} staff keys",
+                summary.properties, summary.outlets, summary.stays, summary.orders, summary.interface_tokens, summary.staff_keys
+            );
+            Ok(())
+        }
+        Command::CheckConfig => {
+            println!("{settings}");
+            let pool = database::pool(&settings)?;
+            let version: String = sqlx::query_scalar("SHOW server_version")
+                .fetch_one(&pool)
+                .await
+                .context("cannot connect to the database")?;
+            let ready = bellhop_persistence::is_ready(&pool).await;
+            println!("database                            reachable (PostgreSQL {version}), migrations {}", if ready { "up to date" } else { "pending" });
+            pool.close().await;
+            Ok(())
+        }
+        Command::Sessions {
+            command:
+                SessionsCommand::Purge {
+                    older_than_days,
+                    batch,
+                },
+        } => {
+            let pool = prepare(&settings).await?;
+            let store = PgStore::new(pool.clone());
+            let idle = chrono::Duration::from_std(settings.session_idle).unwrap_or_default();
+            let before = clock.now() - chrono::Duration::days(i64::from(older_than_days)) - idle;
+            let mut total = 0;
+            loop {
+                let deleted = store
+                    .purge_sessions(before, i64::from(batch.max(1)))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("purge failed: {e}"))?;
+                total += deleted;
+                if deleted < u64::from(batch.max(1)) {
+                    break;
+                }
+            }
+            pool.close().await;
+            println!("deleted {total} sessions");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Response bodies, field for field and in the order of the original API's samples.
+
+use bellhop_application::outlets::OutletSettings;
+use bellhop_domain::{
+    conversation::{Conversation, Message},
+    outlet::weekday_name,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::wire::envelope::serialize_wire_date;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDto {
+    #[serde(serialize_with = "serialize_wire_date")]
+    pub create_date: DateTime<Utc>,
+    pub code: String,
+    pub is_read: bool,
+    pub service_center_name: String,
+    pub message_type: &'static str,
+    pub content: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub language_code: String,
+    pub is_translated: bool,
+    pub conversation_id: i64,
+}
+
+impl From<Message> for MessageDto {
+    fn from(m: Message) -> Self {
+        Self {
+            create_date: m.created_at,
+            code: m.code,
+            is_read: m.is_read,
+            service_center_name: m.service_center_name,
+            message_type: m.message_type.as_str(),
+            content: m.content,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            language_code: m.language_code,
+            is_translated: m.is_translated,
+            conversation_id: m.conversation_id,
+        }
+    }
+}
+
+/// The conversation fields of the seed sample, in its order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationFields {
+    pub code: String,
+    pub subject: String,
+    pub outlet_code: String,
+    pub order_code: Option<String>,
+    pub outlet_name: String,
+    pub property_code: String,
+    pub room_number: Option<String>,
+    pub guest_first_name: Option<String>,
+    pub guest_last_name: Option<String>,
+    pub guest_language_code: Option<String>,
+    pub conversation_status: &'static str,
+    pub conversation_type: &'static str,
+}
+
+impl ConversationFields {
+    fn of(c: &Conversation) -> Self {
+        Self {
+            code: c.code.clone(),
+            subject: c.subject.clone(),
+            outlet_code: c.outlet_code.clone(),
+            order_code: c.order_code.clone(),
+            outlet_name: c.outlet_name.clone(),
+            property_code: c.property_code.clone(),
+            room_number: c.room_number.clone(),
+            guest_first_name: c.guest_first_name.clone(),
+            guest_last_name: c.guest_last_name.clone(),
+            guest_language_code: c.guest_language_code.clone(),
+            conversation_status: c.status.as_str(),
+            conversation_type: c.conversation_type.as_str(),
+        }
+    }
+}
+
+/// A conversation as in `createConversationResponse` (and `getConversationResponse`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationDto {
+    #[serde(flatten)]
+    pub fields: ConversationFields,
+    pub messages: Vec<MessageDto>,
+}
+
+impl From<Conversation> for ConversationDto {
+    fn from(c: Conversation) -> Self {
+        Self {
+            fields: ConversationFields::of(&c),
+            messages: c.messages.into_iter().map(MessageDto::from).collect(),
+        }
+    }
+}
+
+/// A conversation in the guest's list: its last message only, plus the unread count.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSummaryDto {
+    #[serde(flatten)]
+    pub fields: ConversationFields,
+    pub messages: Vec<MessageDto>,
+    pub unread_count: i64,
+}
+
+impl From<Conversation> for ConversationSummaryDto {
+    fn from(c: Conversation) -> Self {
+        let fields = ConversationFields::of(&c);
+        let unread_count = c.unread_count;
+        Self {
+            fields,
+            messages: c.messages.into_iter().map(MessageDto::from).collect(),
+            unread_count,
+        }
+    }
+}
+
+/// A conversation in the staff list: no messages, the last one and the unread count.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffConversationItemDto {
+    #[serde(flatten)]
+    pub fields: ConversationFields,
+    pub unread_count: i64,
+    pub last_message: Option<MessageDto>,
+}
+
+impl From<Conversation> for StaffConversationItemDto {
+    fn from(c: Conversation) -> Self {
+        let fields = ConversationFields::of(&c);
+        let unread_count = c.unread_count;
+        Self {
+            fields,
+            unread_count,
+            last_message: c.messages.into_iter().last().map(MessageDto::from),
+        }
+    }
+}
+
+/// One conversation for staff: every message, the unread count and a visitor's form.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffConversationDto {
+    #[serde(flatten)]
+    pub fields: ConversationFields,
+    pub messages: Vec<MessageDto>,
+    pub unread_count: i64,
+    pub order_form_details: Option<Value>,
+}
+
+impl From<Conversation> for StaffConversationDto {
+    fn from(c: Conversation) -> Self {
+        let fields = ConversationFields::of(&c);
+        Self {
+            fields,
+            unread_count: c.unread_count,
+            order_form_details: c.order_form_details,
+            messages: c.messages.into_iter().map(MessageDto::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpeningHoursDto {
+    pub day: &'static str,
+    pub opens: String,
+    pub closes: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutletSettingsDto {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub service_center_name: String,
+    pub allow_guest_messages: bool,
+    pub allow_non_verified_guests: bool,
+    pub is_open_now: bool,
+    pub opening_hours: Vec<OpeningHoursDto>,
+}
+
+impl From<OutletSettings> for OutletSettingsDto {
+    fn from(s: OutletSettings) -> Self {
+        let o = s.outlet;
+        Self {
+            code: o.code,
+            name: o.name,
+            description: o.description,
+            service_center_name: o.service_center_name,
+            allow_guest_messages: o.allow_guest_messages,
+            allow_non_verified_guests: o.allow_non_verified_guests,
+            is_open_now: s.is_open_now,
+            opening_hours: o
+                .opening_hours
+                .iter()
+                .map(|h| OpeningHoursDto {
+                    day: weekday_name(h.day),
+                    opens: h.opens.format("%H:%M").to_string(),
+                    closes: h.closes.format("%H:%M").to_string(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Extractors: the one place where requests are read. [`GuestInput`] decodes body and query
+//! into fields; [`GuestCall`] also turns the session token into a live session (or the right
+//! 401); [`StaffCall`] checks the bearer key. Handlers never parse tokens or bodies themselves.
+
+use actix_web::{
+    dev::Payload,
+    http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE},
+    web, FromRequest, HttpRequest, HttpResponse,
+};
+use bellhop_domain::{session::Session, staff::StaffKey, ErrorCode};
+use futures_util::{future::LocalBoxFuture, StreamExt};
+use serde::Serialize;
+
+use crate::{
+    error::{ApiError, Shape},
+    state::AppState,
+    wire::{
+        body::{decode_body, decode_form},
+        envelope,
+        fields::Fields,
+    },
+};
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "An internal error occurred."))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes.
+async fn read_body(
+    payload: &mut Payload,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "The request body could not be read.",
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Decodes the body and query string of a request into fields.
+async fn read_fields(
+    req: HttpRequest,
+    mut payload: Payload,
+    shape: Shape,
+) -> Result<Fields, ApiError> {
+    let state = state(&req)?;
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let content_type = header(CONTENT_TYPE).map(str::to_owned);
+    let declared = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    let body = read_body(&mut payload, declared, state.limits.max_body_bytes)
+        .await
+        .map_err(|e| e.shaped(shape))?;
+    let from_body =
+        decode_body(content_type.as_deref(), &body).map_err(|e| ApiError::from(e).shaped(shape))?;
+    let from_query =
+        decode_form(req.query_string().as_bytes()).map_err(|e| ApiError::from(e).shaped(shape))?;
+    from_body
+        .merge(from_query)
+        .map_err(|e| ApiError::from(e).shaped(shape))
+}
+
+/// The decoded fields of a guest request that needs no session (session start).
+pub struct GuestInput {
+    pub fields: Fields,
+}
+
+impl FromRequest for GuestInput {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            Ok(Self {
+                fields: read_fields(req, payload, Shape::Envelope).await?,
+            })
+        })
+    }
+}
+
+/// A guest request with a live session.
+pub struct GuestCall {
+    pub fields: Fields,
+    pub session: Session,
+    /// The token the response carries: the presented one or a fresh one.
+    pub token: String,
+}
+
+impl FromRequest for GuestCall {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let state = state(&req)?;
+            let fields = read_fields(req, payload, Shape::Envelope).await?;
+            let token = fields.text("sessionToken")?.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::SessionTokenRequired,
+                    "A session token is required.",
+                )
+            })?;
+            let auth = state.sessions.authenticate(&token).await?;
+            Ok(Self {
+                fields,
+                session: auth.session,
+                token: auth.token,
+            })
+        })
+    }
+}
+
+impl GuestCall {
+    /// The response for a handler's result: the data message on success, the error envelope
+    /// (carrying the token to use next) on failure.
+    pub fn finish<T: Serialize>(
+        &self,
+        name: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<HttpResponse, ApiError> {
+        result
+            .map(|content| envelope::data(&self.token, name, content))
+            .map_err(|e| e.with_token(self.token.clone()))
+    }
+
+    /// An acknowledgement (`responseStatus`) on success.
+    pub fn acknowledge(&self, result: Result<(), ApiError>) -> Result<HttpResponse, ApiError> {
+        result
+            .map(|()| envelope::acknowledged(&self.token))
+            .map_err(|e| e.with_token(self.token.clone()))
+    }
+}
+
+/// A staff request with a valid key.
+pub struct StaffCall {
+    pub key: StaffKey,
+    pub fields: Fields,
+}
+
+impl FromRequest for StaffCall {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let state = state(&req)?.into_inner();
+            let invalid = || {
+                ApiError::new(
+                    ErrorCode::StaffKeyInvalid,
+                    "The staff key is missing, unknown or disabled.",
+                )
+                .staff()
+            };
+            let secret = req
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, secret)| secret.trim().to_owned())
+                .ok_or_else(invalid)?;
+            let key = state
+                .staff
+                .authenticate(&secret)
+                .await
+                .map_err(|e| ApiError::from(e).staff())?;
+            let fields = read_fields(req, payload, Shape::Staff).await?;
+            Ok(Self { key, fields })
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! Request context: case-insensitive guest routes, a request id on every log line and in
+//! `X-Request-Id`, one log line per request (route template, never the raw path or query,
+//! which can hold codes and tokens), and security headers on every response.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::{
+        header::{HeaderName, HeaderValue, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS},
+        Uri,
+    },
+    middleware::Next,
+    Error,
+};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::wire::paths::canonical_path;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// An incoming request id is kept when it is short and plain; otherwise a new one is made.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Rewrites a guest path spelled in another letter case to the canonical route.
+fn canonicalise(req: &mut ServiceRequest) {
+    let Some(path) = canonical_path(req.path()) else {
+        return;
+    };
+    let rewritten = match req.query_string() {
+        "" => path,
+        query => format!("{path}?{query}"),
+    };
+    if let Ok(uri) = rewritten.parse::<Uri>() {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
+pub async fn request_context(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    canonicalise(&mut req);
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method());
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut response = result?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(route = %route, status, elapsed_ms, "request finished"));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

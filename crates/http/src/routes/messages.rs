@@ -1,0 +1,39 @@
+//! `GET API/V40/Interactive/Messages`: every message of the guest's conversations.
+
+use actix_web::{web, HttpResponse};
+use bellhop_domain::{paging::Page, DomainError};
+use serde::Serialize;
+
+use crate::{
+    dto::MessageDto, error::ApiError, extract::GuestCall, state::AppState, wire::fields::Fields,
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagesContent {
+    messages: Vec<MessageDto>,
+}
+
+/// `PageNumber` and `PageLength` of a guest request.
+pub fn page(fields: &Fields, max: u32) -> Result<Page, ApiError> {
+    let number = fields.integer("pageNumber", DomainError::InvalidPaging)?;
+    let length = fields.integer("pageLength", DomainError::InvalidPaging)?;
+    Ok(Page::parse(number, length, max)?)
+}
+
+pub async fn list(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {
+    let result = async {
+        bellhop_application::conversations::guest_viewer(&call.session)?;
+        let page = page(&call.fields, state.limits.max_page_length)?;
+        let descending = call.fields.boolean("descendingOrder")?.unwrap_or(false);
+        let messages = state
+            .conversations
+            .messages(&call.session, page, descending)
+            .await?;
+        Ok(MessagesContent {
+            messages: messages.into_iter().map(MessageDto::from).collect(),
+        })
+    }
+    .await;
+    call.finish("getMessagesResponse", result)
+}

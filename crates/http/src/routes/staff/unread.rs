@@ -1,0 +1,33 @@
+//! `GET /staff/v1/unread`: unread counts per outlet of the key.
+
+use actix_web::{http::StatusCode, web, HttpResponse};
+use serde::Serialize;
+
+use super::{json, staff_error};
+use crate::{error::ApiError, extract::StaffCall, state::AppState};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutletUnreadDto {
+    outlet_code: String,
+    unread_conversations: i64,
+    unread_messages: i64,
+}
+
+#[derive(Serialize)]
+struct UnreadBody {
+    outlets: Vec<OutletUnreadDto>,
+}
+
+pub async fn unread(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
+    let outlets = state.staff.unread(&call.key).await.map_err(staff_error)?;
+    let outlets = outlets
+        .into_iter()
+        .map(|o| OutletUnreadDto {
+            outlet_code: o.outlet_code,
+            unread_conversations: o.unread_conversations,
+            unread_messages: o.unread_messages,
+        })
+        .collect();
+    json(StatusCode::OK, &UnreadBody { outlets })
+}

@@ -1,0 +1,41 @@
+//! What every handler can reach: the use-case services and the request limits.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bellhop_application::{
+    conversations::ConversationService, outlets::OutletService, sessions::SessionService,
+    staff::StaffService,
+};
+
+/// Request limits from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_page_length: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 65_536,
+            max_page_length: 500,
+        }
+    }
+}
+
+/// Whether the service can take traffic (database reachable and migrated).
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    async fn is_ready(&self) -> bool;
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub sessions: SessionService,
+    pub conversations: ConversationService,
+    pub outlets: OutletService,
+    pub staff: StaffService,
+    pub limits: Limits,
+    pub readiness: Arc<dyn Readiness>,
+}

@@ -1,0 +1,187 @@
+//! Request fields matched case-insensitively, with the spec's typing rules: `null`, missing and
+//! `""` are "not given"; a JSON number may stand for text; booleans accept `true`/`false` in any
+//! letter case; any other wrong type, and text with NUL characters, is `InvalidRequest`.
+
+use bellhop_domain::DomainError;
+use serde_json::Value;
+
+/// The fields of one request (body and query string together), keys lower-cased.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields {
+    entries: Vec<(String, Value)>,
+}
+
+impl Fields {
+    /// Builds the fields; a name given twice (in any letter case) is `InvalidRequest`.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, Value)>,
+    ) -> Result<Self, DomainError> {
+        let mut fields = Self::default();
+        for (name, value) in pairs {
+            fields.insert(name, value)?;
+        }
+        Ok(fields)
+    }
+
+    fn insert(&mut self, name: String, value: Value) -> Result<(), DomainError> {
+        let key = name.to_lowercase();
+        if self.entries.iter().any(|(existing, _)| *existing == key) {
+            return Err(DomainError::invalid_request(format!(
+                "The field '{name}' is given more than once."
+            )));
+        }
+        self.entries.push((key, value));
+        Ok(())
+    }
+
+    /// Adds the query string's fields to the body's; a name in both is `InvalidRequest`.
+    pub fn merge(mut self, other: Fields) -> Result<Self, DomainError> {
+        for (name, value) in other.entries {
+            self.insert(name, value)?;
+        }
+        Ok(self)
+    }
+
+    fn raw(&self, name: &str) -> Option<&Value> {
+        let key = name.to_lowercase();
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Optional text: `None` when missing, `null` or empty.
+    pub fn text(&self, name: &str) -> Result<Option<String>, DomainError> {
+        let text = match self.raw(name) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => {
+                return Err(DomainError::invalid_request(format!(
+                    "The field '{name}' must be text."
+                )))
+            }
+        };
+        if text.contains('\0') {
+            return Err(DomainError::invalid_request(format!(
+                "The field '{name}' must not contain NUL characters."
+            )));
+        }
+        Ok(Some(text).filter(|t| !t.is_empty()))
+    }
+
+    /// Required text: missing, `null` or empty is `InvalidRequest`.
+    pub fn required_text(&self, name: &str) -> Result<String, DomainError> {
+        self.text(name)?
+            .ok_or_else(|| DomainError::invalid_request(format!("The field '{name}' is required.")))
+    }
+
+    /// Optional boolean: JSON `true`/`false`, or the text `true`/`false` in any letter case.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, DomainError> {
+        let invalid =
+            || DomainError::invalid_request(format!("The field '{name}' must be true or false."));
+        match self.raw(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(_) => Err(invalid()),
+        }
+    }
+
+    /// Optional whole number, from a JSON number or its text; anything else is `on_error`.
+    pub fn integer(
+        &self,
+        name: &str,
+        on_error: impl Fn(String) -> DomainError,
+    ) -> Result<Option<i64>, DomainError> {
+        let invalid = || on_error(format!("The field '{name}' must be a whole number."));
+        match self.raw(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(invalid),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| invalid()),
+            Some(_) => Err(invalid()),
+        }
+    }
+
+    /// Optional JSON object; a form field may carry it as JSON text.
+    pub fn object(&self, name: &str) -> Result<Option<Value>, DomainError> {
+        let invalid =
+            || DomainError::invalid_request(format!("The field '{name}' must be a JSON object."));
+        match self.raw(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(value @ Value::Object(_)) => Ok(Some(value)),
+                _ => Err(invalid()),
+            },
+            Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+            Some(_) => Err(invalid()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(value: Value) -> Fields {
+        let Value::Object(map) = value else {
+            panic!("object expected")
+        };
+        Fields::from_pairs(map).unwrap()
+    }
+
+    #[test]
+    fn names_match_in_any_letter_case() {
+        let f = fields(json!({"MESSAGE": "hi"}));
+        assert_eq!(f.text("message").unwrap().as_deref(), Some("hi"));
+        assert_eq!(f.text("Message").unwrap().as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn null_missing_and_empty_are_not_given() {
+        let f = fields(json!({"a": null, "b": ""}));
+        assert_eq!(f.text("a").unwrap(), None);
+        assert_eq!(f.text("b").unwrap(), None);
+        assert_eq!(f.text("c").unwrap(), None);
+    }
+
+    #[test]
+    fn a_number_may_stand_for_text_but_other_types_may_not() {
+        let f = fields(json!({"room": 101, "flag": true, "list": [1]}));
+        assert_eq!(f.text("room").unwrap().as_deref(), Some("101"));
+        assert!(f.text("flag").is_err());
+        assert!(f.text("list").is_err());
+    }
+
+    #[test]
+    fn booleans_accept_text_in_any_case() {
+        let f = fields(json!({"a": "True", "b": "FALSE", "c": true, "d": "yes"}));
+        assert_eq!(f.boolean("a").unwrap(), Some(true));
+        assert_eq!(f.boolean("b").unwrap(), Some(false));
+        assert_eq!(f.boolean("c").unwrap(), Some(true));
+        assert!(f.boolean("d").is_err());
+    }
+
+    #[test]
+    fn the_same_name_twice_in_different_case_is_rejected() {
+        let pairs = vec![
+            ("message".to_owned(), json!("a")),
+            ("Message".to_owned(), json!("b")),
+        ];
+        assert!(Fields::from_pairs(pairs).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_rejected() {
+        assert!(fields(json!({"m": "a\u{0}b"})).text("m").is_err());
+    }
+
+    #[test]
+    fn objects_may_come_as_json_text() {
+        let f = fields(json!({"form": "{\"firstName\":\"Kim\"}", "bad": "[1]"}));
+        assert_eq!(f.object("form").unwrap(), Some(json!({"firstName": "Kim"})));
+        assert!(f.object("bad").is_err());
+    }
+}

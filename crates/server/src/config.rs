@@ -1,0 +1,375 @@
+//! Typed configuration from the environment (section 9 of the spec), checked at start-up.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The development secret `--demo` signs tokens with when none is configured. Never for production.
+const DEMO_SESSION_SECRET: &str = "bellhop-demo-secret-not-for-production-use-0001";
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: SecretString,
+    pub bind: SocketAddr,
+    pub session_secret: SecretString,
+    pub session_secret_previous: Option<SecretString>,
+    /// True when `--demo` supplied the development secret.
+    pub using_demo_secret: bool,
+    pub session_idle: Duration,
+    pub session_refresh_after: Duration,
+    pub checkout_grace: Duration,
+    pub max_page_length: u32,
+    pub max_body_bytes: usize,
+    pub rate_limit_per_session: u32,
+    pub rate_limit_per_address: u32,
+    pub db_pool_size: u32,
+    pub db_acquire_timeout: Duration,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+}
+
+/// A setting that is missing or wrong: one clear line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// The default pool size: a few connections per core, within sensible bounds.
+pub fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from((cores * 4).clamp(4, 32)).unwrap_or(8)
+}
+
+fn parse<T: std::str::FromStr>(
+    name: &str,
+    raw: Option<String>,
+    default: T,
+    check: impl Fn(&T) -> bool,
+    rule: &str,
+) -> Result<T, ConfigError> {
+    match raw.filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<T>() {
+            Ok(value) if check(&value) => Ok(value),
+            _ => Err(ConfigError(format!("{name}={raw:?} is not valid: {rule}"))),
+        },
+    }
+}
+
+fn secret(name: &str, raw: String) -> Result<SecretString, ConfigError> {
+    if raw.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError(format!(
+            "{name} must be at least {MIN_SECRET_BYTES} bytes long"
+        )));
+    }
+    Ok(SecretString::from(raw))
+}
+
+impl Settings {
+    /// Reads every variable from the process environment.
+    pub fn from_env(demo: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), demo)
+    }
+
+    /// Reads every variable through `lookup` (tests pass a map).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        demo: bool,
+    ) -> Result<Self, ConfigError> {
+        let database_url = lookup("DATABASE_URL")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/bellhop".to_owned());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError("DATABASE_URL must be a postgres:// URL".into()));
+        }
+        let bind = parse(
+            "BELLHOP_BIND",
+            lookup("BELLHOP_BIND"),
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            |_| true,
+            "an address such as 127.0.0.1:8080",
+        )?;
+        let (session_secret, using_demo_secret) =
+            match lookup("BELLHOP_SESSION_SECRET").filter(|v| !v.is_empty()) {
+                Some(raw) => (secret("BELLHOP_SESSION_SECRET", raw)?, false),
+                None if demo => (SecretString::from(DEMO_SESSION_SECRET), true),
+                None => {
+                    return Err(ConfigError(
+                        "BELLHOP_SESSION_SECRET is required (or run with --demo)".into(),
+                    ))
+                }
+            };
+        let session_secret_previous = lookup("BELLHOP_SESSION_SECRET_PREVIOUS")
+            .filter(|v| !v.is_empty())
+            .map(|raw| secret("BELLHOP_SESSION_SECRET_PREVIOUS", raw))
+            .transpose()?;
+        let positive = |v: &u64| *v > 0;
+        let seconds = |name: &str, default: u64| -> Result<Duration, ConfigError> {
+            parse(
+                name,
+                lookup(name),
+                default,
+                positive,
+                "a whole number of seconds above 0",
+            )
+            .map(Duration::from_secs)
+        };
+        let log_format = match lookup("BELLHOP_LOG_FORMAT")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "BELLHOP_LOG_FORMAT={other:?} is not valid: pretty or json"
+                )))
+            }
+        };
+        Ok(Self {
+            database_url: SecretString::from(database_url),
+            bind,
+            session_secret,
+            session_secret_previous,
+            using_demo_secret,
+            session_idle: seconds("BELLHOP_SESSION_IDLE_SECS", 86_400)?,
+            session_refresh_after: seconds("BELLHOP_SESSION_REFRESH_AFTER_SECS", 900)?,
+            checkout_grace: parse(
+                "BELLHOP_CHECKOUT_GRACE_SECS",
+                lookup("BELLHOP_CHECKOUT_GRACE_SECS"),
+                21_600u64,
+                |_| true,
+                "a whole number of seconds",
+            )
+            .map(Duration::from_secs)?,
+            max_page_length: parse(
+                "BELLHOP_MAX_PAGE_LENGTH",
+                lookup("BELLHOP_MAX_PAGE_LENGTH"),
+                500u32,
+                |v| (1..=100_000).contains(v),
+                "1 to 100000",
+            )?,
+            max_body_bytes: parse(
+                "BELLHOP_MAX_BODY_BYTES",
+                lookup("BELLHOP_MAX_BODY_BYTES"),
+                65_536usize,
+                |v| (1024..=16 * 1024 * 1024).contains(v),
+                "1024 to 16777216 bytes",
+            )?,
+            rate_limit_per_session: parse(
+                "BELLHOP_RATE_LIMIT_PER_SESSION",
+                lookup("BELLHOP_RATE_LIMIT_PER_SESSION"),
+                120u32,
+                |_| true,
+                "requests per minute, 0 for off",
+            )?,
+            rate_limit_per_address: parse(
+                "BELLHOP_RATE_LIMIT_PER_ADDRESS",
+                lookup("BELLHOP_RATE_LIMIT_PER_ADDRESS"),
+                1200u32,
+                |_| true,
+                "requests per minute, 0 for off",
+            )?,
+            db_pool_size: parse(
+                "BELLHOP_DB_POOL_SIZE",
+                lookup("BELLHOP_DB_POOL_SIZE"),
+                default_pool_size(),
+                |v| (1..=1000).contains(v),
+                "1 to 1000 connections",
+            )?,
+            db_acquire_timeout: parse(
+                "BELLHOP_DB_ACQUIRE_TIMEOUT_MS",
+                lookup("BELLHOP_DB_ACQUIRE_TIMEOUT_MS"),
+                2000u64,
+                positive,
+                "milliseconds above 0",
+            )
+            .map(Duration::from_millis)?,
+            log_format,
+            log_filter: lookup("RUST_LOG")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// The database URL with any password replaced by `***`, for printing.
+    pub fn masked_database_url(&self) -> String {
+        mask_url(self.database_url.expose_secret())
+    }
+}
+
+fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".into();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{credentials}@{host}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Display for Settings {
+    /// Every setting, secrets masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |present: bool| if present { "set (hidden)" } else { "unset" };
+        writeln!(
+            f,
+            "DATABASE_URL                        {}",
+            self.masked_database_url()
+        )?;
+        writeln!(f, "BELLHOP_BIND                        {}", self.bind)?;
+        writeln!(
+            f,
+            "BELLHOP_SESSION_SECRET              {}",
+            if self.using_demo_secret {
+                "demo development secret"
+            } else {
+                "set (hidden)"
+            }
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_SESSION_SECRET_PREVIOUS     {}",
+            set(self.session_secret_previous.is_some())
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_SESSION_IDLE_SECS           {}",
+            self.session_idle.as_secs()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_SESSION_REFRESH_AFTER_SECS  {}",
+            self.session_refresh_after.as_secs()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_CHECKOUT_GRACE_SECS         {}",
+            self.checkout_grace.as_secs()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_MAX_PAGE_LENGTH             {}",
+            self.max_page_length
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_MAX_BODY_BYTES              {}",
+            self.max_body_bytes
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_RATE_LIMIT_PER_SESSION      {}",
+            self.rate_limit_per_session
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_RATE_LIMIT_PER_ADDRESS      {}",
+            self.rate_limit_per_address
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_DB_POOL_SIZE                {}",
+            self.db_pool_size
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_DB_ACQUIRE_TIMEOUT_MS       {}",
+            self.db_acquire_timeout.as_millis()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_LOG_FORMAT                  {:?}",
+            self.log_format
+        )?;
+        write!(f, "RUST_LOG                            {}", self.log_filter)
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)], demo: bool) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned(), demo)
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let s = settings(&[], true).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.session_idle.as_secs(), 86_400);
+        assert_eq!(s.session_refresh_after.as_secs(), 900);
+        assert_eq!(s.checkout_grace.as_secs(), 21_600);
+        assert_eq!(s.max_page_length, 500);
+        assert_eq!(s.max_body_bytes, 65_536);
+        assert_eq!(s.rate_limit_per_session, 120);
+        assert_eq!(s.rate_limit_per_address, 1200);
+        assert_eq!(s.db_acquire_timeout.as_millis(), 2000);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert!(s.using_demo_secret);
+    }
+
+    #[test]
+    fn a_secret_is_required_outside_demo_mode() {
+        let error = settings(&[], false).unwrap_err();
+        assert!(error.0.contains("BELLHOP_SESSION_SECRET is required"));
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(settings(&[("BELLHOP_SESSION_SECRET", "short")], false).is_err());
+    }
+
+    #[test]
+    fn an_invalid_number_names_the_variable() {
+        let error = settings(&[("BELLHOP_MAX_PAGE_LENGTH", "zero")], true).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("BELLHOP_MAX_PAGE_LENGTH=\"zero\" is not valid"),
+            "{}",
+            error.0
+        );
+    }
+
+    #[test]
+    fn printing_masks_secrets_and_passwords() {
+        let s = settings(
+            &[
+                (
+                    "BELLHOP_SESSION_SECRET",
+                    "0123456789abcdef0123456789abcdef-very-secret",
+                ),
+                ("DATABASE_URL", "postgres://app:hunter2@db:5432/bellhop"),
+            ],
+            false,
+        )
+        .unwrap();
+        let printed = s.to_string();
+        assert!(!printed.contains("very-secret"));
+        assert!(!printed.contains("hunter2"));
+        assert!(printed.contains("postgres://app:***@db:5432/bellhop"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

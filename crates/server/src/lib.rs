@@ -1,0 +1,78 @@
+//! The `bellhop` binary's library: configuration, database bootstrap, wiring of the layers
+//! and the HTTP server. Integration tests build the same application through [`build_state`].
+
+pub mod config;
+pub mod database;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use async_trait::async_trait;
+use bellhop_application::{
+    conversations::ConversationService, outlets::OutletService, sessions::SessionService,
+    staff::StaffService, tokens::TokenCodec,
+};
+use bellhop_domain::{clock::Clock, session::SessionPolicy};
+use bellhop_http::{AppState, Limits, Readiness};
+use bellhop_persistence::PgStore;
+use sqlx::PgPool;
+
+use crate::config::Settings;
+
+struct DatabaseReadiness(PgPool);
+
+#[async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn is_ready(&self) -> bool {
+        bellhop_persistence::is_ready(&self.0).await
+    }
+}
+
+/// The session lifetime rules from configuration.
+pub fn session_policy(settings: &Settings) -> SessionPolicy {
+    let secs = |d: std::time::Duration| {
+        chrono::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 1000))
+    };
+    SessionPolicy {
+        idle_timeout: secs(settings.session_idle),
+        checkout_grace: secs(settings.checkout_grace),
+        refresh_after: secs(settings.session_refresh_after),
+    }
+}
+
+/// Wires the Postgres store into every service.
+pub fn build_state(
+    pool: PgPool,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> web::Data<AppState> {
+    let store = Arc::new(PgStore::new(pool.clone()));
+    let tokens = TokenCodec::new(
+        settings.session_secret.clone(),
+        settings.session_secret_previous.clone(),
+    );
+    web::Data::new(AppState {
+        sessions: SessionService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            tokens,
+            session_policy(settings),
+            clock.clone(),
+        ),
+        conversations: ConversationService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+        ),
+        outlets: OutletService::new(store.clone(), clock.clone()),
+        staff: StaffService::new(store.clone(), store.clone(), store.clone(), store, clock),
+        limits: Limits {
+            max_body_bytes: settings.max_body_bytes,
+            max_page_length: settings.max_page_length,
+        },
+        readiness: Arc::new(DatabaseReadiness(pool)),
+    })
+}
