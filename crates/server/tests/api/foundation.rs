@@ -1,0 +1,263 @@
+//! Foundation: health, demo data, reference-data loading, routing and error envelope basics.
+
+use bellhop_application::reference_data::{
+    demo_file, parse_reference_file, validate, FileFormat, ReferenceDataService,
+};
+use bellhop_persistence::PgStore;
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+use crate::helpers::*;
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn health_checks_answer_when_the_database_is_migrated(pool: PgPool) {
+    let app = spawn(pool).await;
+    let live = app.get("/health/live").await;
+    assert_eq!(live.status.as_u16(), 200);
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status.as_u16(), 200);
+    assert_eq!(ready.body["status"], "ready");
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn readiness_fails_when_a_migration_is_missing(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(app.get("/health/ready").await.status.as_u16(), 503);
+}
+
+/// Every row of the reference tables, as text, for before/after comparisons.
+async fn snapshot(pool: &PgPool) -> Vec<String> {
+    let mut rows = Vec::new();
+    for table in [
+        "properties",
+        "interface_tokens",
+        "outlets",
+        "outlet_opening_hours",
+        "guest_stays",
+        "orders",
+        "staff_keys",
+        "staff_key_outlets",
+    ] {
+        let mut table_rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        table_rows.sort();
+        rows.extend(table_rows.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    rows
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn loading_the_demo_twice_changes_no_row(pool: PgPool) {
+    let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
+    let now = midday();
+    service.load_demo(now).await.unwrap();
+    let before = snapshot(&pool).await;
+    service.load_demo(now).await.unwrap();
+    assert_eq!(snapshot(&pool).await, before);
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn reloading_the_demo_later_moves_only_the_stay_dates_and_keeps_conversations(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let token = app.ada().await;
+    app.start_conversation(&token, json!({"message": "Hello"}))
+        .await;
+    let codes_before: Vec<String> = sqlx::query_scalar("SELECT code FROM outlets ORDER BY code")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
+    service
+        .load_demo(midday() + chrono::Duration::days(10))
+        .await
+        .unwrap();
+    let codes_after: Vec<String> = sqlx::query_scalar("SELECT code FROM outlets ORDER BY code")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(codes_before, codes_after);
+    assert_eq!(app.count("conversations").await, 1);
+    assert_eq!(app.count("sessions").await, 1);
+    assert_eq!(app.count("guest_stays").await, 4);
+    let check_in: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT check_in FROM guest_stays WHERE code = 'DEMO-STAY-101'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(check_in, midday() + chrono::Duration::days(9));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn secrets_are_stored_hashed(pool: PgPool) {
+    let _app = spawn(pool.clone()).await;
+    let tokens: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM interface_tokens")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(tokens
+        .iter()
+        .all(|t| t.len() == 32 && !String::from_utf8_lossy(t).contains("demo")));
+    let dump: Vec<String> = sqlx::query_scalar("SELECT k::text FROM staff_keys k")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(dump
+        .iter()
+        .all(|row| !row.contains("demo-staff-key") && !row.contains("demo-bar-key")));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_reference_file_with_a_dangling_order_loads_nothing(pool: PgPool) {
+    let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
+    let mut file = demo_file(midday());
+    file.properties[0].code = "OTHER-HOTEL".into();
+    file.properties[0].interface_tokens[0].token = "other-interface-token".into();
+    file.properties[0].staff_keys.clear();
+    file.properties[0].orders[2].stay_code = "NO-SUCH-STAY".into();
+    let data = validate(&file).unwrap();
+    let error = service.load(&data).await.unwrap_err().to_string();
+    assert!(
+        error.contains("properties[0].orders[2] (ORD-2001)"),
+        "{error}"
+    );
+    assert!(error.contains("NO-SUCH-STAY"), "{error}");
+    for table in [
+        "properties",
+        "outlets",
+        "guest_stays",
+        "orders",
+        "interface_tokens",
+    ] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table} must stay empty");
+    }
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_malformed_reference_file_is_rejected_with_its_location(pool: PgPool) {
+    let _ = pool;
+    let text = r#"
+[[properties]]
+code = "H1"
+name = "Hotel"
+brandCode = "B"
+groupCode = "G"
+timeZone = "Mars/Olympus"
+defaultLanguage = "en"
+"#;
+    let error = parse_reference_file(text, FileFormat::Toml).unwrap_err().0;
+    assert_eq!(
+        error,
+        "properties[0] (H1).timeZone: \"Mars/Olympus\" is not an IANA time zone"
+    );
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_reference_file_in_toml_loads(pool: PgPool) {
+    let text = r#"
+[[properties]]
+code = "H1"
+name = "Harbour Hotel"
+brandCode = "HB"
+groupCode = "HG"
+timeZone = "America/New_York"
+defaultLanguage = "en"
+
+[[properties.interfaceTokens]]
+token = "harbour-app-token"
+
+[[properties.outlets]]
+code = "DESK"
+name = "Front desk"
+displayOrder = 1
+serviceCenterName = "Reception"
+openingHours = [{ day = "Monday", opens = "08:00", closes = "18:00" }]
+
+[[properties.stays]]
+code = "R-1"
+roomNumber = "12"
+firstName = "Kim"
+lastName = "Lee"
+checkIn = "2026-06-09T15:00:00-04:00"
+checkOut = "2026-06-12T11:00:00-04:00"
+
+[[properties.orders]]
+code = "O-1"
+outletCode = "DESK"
+stayCode = "R-1"
+
+[[properties.staffKeys]]
+key = "harbour-staff-key"
+displayName = "Reception"
+outlets = ["DESK"]
+"#;
+    let data = parse_reference_file(text, FileFormat::Toml).unwrap();
+    let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
+    let summary = service.load(&data).await.unwrap();
+    assert_eq!(
+        (
+            summary.properties,
+            summary.outlets,
+            summary.stays,
+            summary.orders
+        ),
+        (1, 1, 1, 1)
+    );
+    let language: String = sqlx::query_scalar("SELECT language_code FROM guest_stays")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        language, "en",
+        "a stay without a language takes the property's"
+    );
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn unknown_routes_and_wrong_methods_answer_in_the_envelope(pool: PgPool) {
+    let app = spawn(pool).await;
+    let missing = app.get("/API/V40/Nothing/Here").await;
+    missing.assert_error(404, "NotFound");
+    assert!(missing.body["sessionToken"].is_null());
+    assert_eq!(missing.body["status"], "Failure");
+    let wrong = app
+        .call(actix_web::test::TestRequest::delete().uri(CREATE))
+        .await;
+    wrong.assert_error(405, "MethodNotAllowed");
+    let staff = app.get("/staff/v1/nothing").await;
+    staff.assert_error(404, "NotFound");
+    assert!(staff.body["error"]["message"].is_string());
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn every_response_has_a_request_id_and_security_headers(pool: PgPool) {
+    let app = spawn(pool).await;
+    let reply = app.get("/health/live").await;
+    assert!(reply.headers.get("x-request-id").is_some());
+    assert_eq!(
+        reply.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert_eq!(reply.headers.get("cache-control").unwrap(), "no-store");
+    let echoed = app
+        .call(
+            actix_web::test::TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("x-request-id", "abc-123")),
+        )
+        .await;
+    assert_eq!(echoed.headers.get("x-request-id").unwrap(), "abc-123");
+}
