@@ -1,0 +1,440 @@
+//! Repository integration tests against real PostgreSQL (one fresh database per test).
+
+use std::sync::Arc;
+
+use bellhop_application::reference_data::ReferenceDataService;
+use bellhop_domain::{
+    conversation::{
+        ConversationStatus, GuestDetails, GuestOwner, MessageType, NewConversation, NewMessage,
+        Viewer,
+    },
+    naming::ConversationType,
+    paging::Page,
+    ports::{
+        ConversationRepository, NewSession, PropertyRepository, SessionRepository, StayRepository,
+    },
+    session::GuestIdentity,
+    DomainError, RepositoryError,
+};
+use bellhop_persistence::PgStore;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 10, 11, 0, 0)
+        .single()
+        .unwrap()
+}
+
+async fn demo(pool: &PgPool) -> (PgStore, i64, i64, i64) {
+    let store = PgStore::new(pool.clone());
+    ReferenceDataService::new(Arc::new(store.clone()))
+        .load_demo(now())
+        .await
+        .unwrap();
+    let property = store
+        .find_property_by_code("DEMO-HOTEL")
+        .await
+        .unwrap()
+        .unwrap();
+    let stay = store
+        .in_house_stays_in_room(property.id, "101", now())
+        .await
+        .unwrap()
+        .remove(0);
+    let outlet = store
+        .list_outlets(property.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.code == "ROOMSVC")
+        .unwrap();
+    (store, property.id, stay.id, outlet.id)
+}
+
+fn message(code: &str, kind: MessageType, at: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        code: code.into(),
+        message_type: kind,
+        content: "Hello there".into(),
+        first_name: String::new(),
+        last_name: String::new(),
+        service_center_name: String::new(),
+        language_code: "en".into(),
+        created_at: at,
+    }
+}
+
+fn conversation(property_id: i64, stay_id: i64, outlet_id: i64, code: &str) -> NewConversation {
+    NewConversation {
+        property_id,
+        code: code.into(),
+        outlet_id,
+        order_id: None,
+        owner: GuestOwner::Stay(stay_id),
+        session_id: None,
+        subject: "Hello there".into(),
+        conversation_type: ConversationType::Unsigned,
+        guest: GuestDetails {
+            room_number: Some("101".into()),
+            ..Default::default()
+        },
+        order_form_details: None,
+        first_message: message(&format!("{code}-first-message"), MessageType::Guest, now()),
+    }
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn outlets_come_back_in_display_order_with_their_hours(pool: PgPool) {
+    let (store, property_id, _, _) = demo(&pool).await;
+    let outlets = store.list_outlets(property_id).await.unwrap();
+    let codes: Vec<&str> = outlets.iter().map(|o| o.code.as_str()).collect();
+    assert_eq!(codes, ["SPA", "ROOMSVC", "BAR", "CONCIERGE", "POOLBAR"]);
+    assert_eq!(outlets[2].opening_hours.len(), 7);
+    assert!(outlets[1].opening_hours.is_empty());
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_conversation_and_its_first_message_are_stored_together(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    let created = store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0001",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(created.outlet_code, "ROOMSVC");
+    assert_eq!(created.messages.len(), 1);
+    assert_eq!(created.messages[0].seq, 1);
+    assert_eq!(created.messages[0].created_at, now());
+    let viewer = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(stay_id),
+    };
+    let fetched = store
+        .get_conversation(&viewer, "conversation-code-0001")
+        .await
+        .unwrap();
+    assert_eq!(fetched.messages, created.messages);
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_failure_between_the_two_inserts_leaves_neither_row(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION fail_message() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'injected fault'; END $$;
+         CREATE TRIGGER fail_message BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION fail_message();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let result = store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0002",
+        ))
+        .await;
+    assert!(matches!(result, Err(RepositoryError::Unexpected(_))));
+    let conversations: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((conversations, messages), (0, 0));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0003",
+        ))
+        .await
+        .unwrap();
+    let viewer = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(stay_id),
+    };
+    let writes = (0..25).map(|i| {
+        let store = store.clone();
+        let viewer = viewer.clone();
+        tokio::spawn(async move {
+            store
+                .add_message(
+                    &viewer,
+                    "conversation-code-0003",
+                    message(&format!("message-code-{i:08}"), MessageType::Guest, now()),
+                )
+                .await
+        })
+    });
+    for write in futures_util::future::join_all(writes).await {
+        write.unwrap().unwrap();
+    }
+    let seqs: Vec<i32> = sqlx::query_scalar("SELECT seq FROM messages ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn read_positions_never_move_back(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0004",
+        ))
+        .await
+        .unwrap();
+    let guest = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(stay_id),
+    };
+    let staff = Viewer::Staff(bellhop_domain::staff::StaffScope {
+        property_id,
+        outlet_ids: None,
+    });
+    let first = store
+        .add_message(
+            &staff,
+            "conversation-code-0004",
+            message("staff-message-0001", MessageType::ServiceCenter, now()),
+        )
+        .await
+        .unwrap();
+    let second = store
+        .add_message(
+            &staff,
+            "conversation-code-0004",
+            message("staff-message-0002", MessageType::ServiceCenter, now()),
+        )
+        .await
+        .unwrap();
+    store
+        .mark_read(&guest, "conversation-code-0004", Some(second.code.clone()))
+        .await
+        .unwrap();
+    store
+        .mark_read(&guest, "conversation-code-0004", Some(first.code.clone()))
+        .await
+        .unwrap();
+    let seen = store
+        .get_conversation(&guest, "conversation-code-0004")
+        .await
+        .unwrap();
+    assert!(seen
+        .messages
+        .iter()
+        .filter(|m| m.message_type == MessageType::ServiceCenter)
+        .all(|m| m.is_read));
+    assert_eq!(seen.unread_count, 0);
+    let unknown = store
+        .mark_read(
+            &guest,
+            "conversation-code-0004",
+            Some("no-such-message-code".into()),
+        )
+        .await;
+    assert!(matches!(
+        unknown,
+        Err(RepositoryError::Domain(DomainError::MessageNotFound))
+    ));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0005",
+        ))
+        .await
+        .unwrap();
+    let other = store
+        .in_house_stays_in_room(property_id, "102", now())
+        .await
+        .unwrap()
+        .remove(0);
+    let viewer = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(other.id),
+    };
+    for result in [
+        store
+            .get_conversation(&viewer, "conversation-code-0005")
+            .await
+            .map(|_| ()),
+        store
+            .add_message(
+                &viewer,
+                "conversation-code-0005",
+                message("other-message-001", MessageType::Guest, now()),
+            )
+            .await
+            .map(|_| ()),
+        store
+            .mark_read(&viewer, "conversation-code-0005", None)
+            .await,
+        store
+            .set_status(
+                &viewer,
+                "conversation-code-0005",
+                ConversationStatus::Closed,
+                now(),
+            )
+            .await,
+    ] {
+        assert!(matches!(
+            result,
+            Err(RepositoryError::Domain(DomainError::ConversationNotFound))
+        ));
+    }
+    assert!(store
+        .list_conversations(
+            &viewer,
+            Page {
+                number: 1,
+                length: 10
+            }
+        )
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_closed_conversation_takes_no_message(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    store
+        .create_conversation(conversation(
+            property_id,
+            stay_id,
+            outlet_id,
+            "conversation-code-0006",
+        ))
+        .await
+        .unwrap();
+    let viewer = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(stay_id),
+    };
+    store
+        .set_status(
+            &viewer,
+            "conversation-code-0006",
+            ConversationStatus::Closed,
+            now(),
+        )
+        .await
+        .unwrap();
+    let result = store
+        .add_message(
+            &viewer,
+            "conversation-code-0006",
+            message("late-message-0001", MessageType::Guest, now()),
+        )
+        .await;
+    assert!(matches!(
+        result,
+        Err(RepositoryError::Domain(DomainError::ConversationClosed))
+    ));
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(messages, 1);
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_login_replaces_a_session_once(pool: PgPool) {
+    let (store, property_id, stay_id, _) = demo(&pool).await;
+    let old = store
+        .create_session(NewSession {
+            id: Uuid::new_v4(),
+            property_id,
+            identity: GuestIdentity::Anonymous,
+            language_code: "en".into(),
+            explicit_language: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let new = |id| NewSession {
+        id,
+        property_id,
+        identity: GuestIdentity::Verified { stay_id },
+        language_code: "en".into(),
+        explicit_language: None,
+        created_at: now(),
+    };
+    let replaced = store
+        .replace_session(old.id, new(Uuid::new_v4()), now())
+        .await
+        .unwrap();
+    assert_eq!(replaced.stay_check_out, Some(now() + Duration::days(3)));
+    let again = store
+        .replace_session(old.id, new(Uuid::new_v4()), now())
+        .await;
+    assert!(matches!(
+        again,
+        Err(RepositoryError::Domain(DomainError::SessionExpired))
+    ));
+    let ended = store
+        .find_session(property_id, old.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.ended_at, Some(now()));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn purging_deletes_only_long_ended_sessions(pool: PgPool) {
+    let (store, property_id, _, _) = demo(&pool).await;
+    for age_days in [1, 40] {
+        let at = now() - Duration::days(age_days);
+        store
+            .create_session(NewSession {
+                id: Uuid::new_v4(),
+                property_id,
+                identity: GuestIdentity::Anonymous,
+                language_code: "en".into(),
+                explicit_language: None,
+                created_at: at,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .purge_sessions(now() - Duration::days(30), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+}
