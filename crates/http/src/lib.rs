@@ -9,6 +9,8 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
+pub mod openapi;
 pub mod middleware;
 pub mod routes;
 pub mod state;
@@ -21,6 +23,7 @@ use actix_web::{
     web, App,
 };
 
+pub use metrics::{Metrics, PoolStats};
 pub use state::{AppState, Limits, Readiness};
 
 /// The whole application: routes, the JSON 404, and the request middleware.

@@ -12,12 +12,12 @@ use actix_web::{
         Uri,
     },
     middleware::Next,
-    Error,
+    web, Error,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::wire::paths::canonical_path;
+use crate::{state::AppState, wire::paths::canonical_path};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -56,16 +56,20 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     canonicalise(&mut req);
     let id = request_id(&req);
+    let metrics = req.app_data::<web::Data<AppState>>().map(|state| state.metrics.clone());
+    let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method());
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let mut response = result?;
-    let route = response
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+    // Unknown paths share one label: raw paths would let anyone grow the label set.
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(metrics) = metrics {
+        metrics.observe_request(&method, &route, status, elapsed);
+    }
+    let elapsed_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(route = %route, status, elapsed_ms, "request finished"));
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {

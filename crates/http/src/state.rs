@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::metrics::{Metrics, PoolStats};
 use bellhop_application::{
     conversations::ConversationService, outlets::OutletService, sessions::SessionService,
     staff::StaffService,
@@ -24,10 +26,12 @@ impl Default for Limits {
     }
 }
 
-/// Whether the service can take traffic (database reachable and migrated).
+/// What the HTTP layer needs to know of the database: whether the service can take traffic
+/// (reachable and migrated), and the pool's numbers for `/metrics`.
 #[async_trait]
 pub trait Readiness: Send + Sync {
     async fn is_ready(&self) -> bool;
+    fn pool_stats(&self) -> PoolStats;
 }
 
 #[derive(Clone)]
@@ -38,4 +42,5 @@ pub struct AppState {
     pub staff: StaffService,
     pub limits: Limits,
     pub readiness: Arc<dyn Readiness>,
+    pub metrics: Metrics,
 }

@@ -14,7 +14,7 @@ use bellhop_application::{
     staff::StaffService, tokens::TokenCodec,
 };
 use bellhop_domain::{clock::Clock, session::SessionPolicy};
-use bellhop_http::{AppState, Limits, Readiness};
+use bellhop_http::{AppState, Limits, Metrics, PoolStats, Readiness};
 use bellhop_persistence::PgStore;
 use sqlx::PgPool;
 
@@ -26,6 +26,16 @@ struct DatabaseReadiness(PgPool);
 impl Readiness for DatabaseReadiness {
     async fn is_ready(&self) -> bool {
         bellhop_persistence::is_ready(&self.0).await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let options = self.0.options();
+        PoolStats {
+            size: self.0.size(),
+            idle: u32::try_from(self.0.num_idle()).unwrap_or(u32::MAX),
+            max: options.get_max_connections(),
+            waiting: 0,
+        }
     }
 }
 
@@ -46,13 +56,14 @@ pub fn build_state(
     pool: PgPool,
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> web::Data<AppState> {
+) -> anyhow::Result<web::Data<AppState>> {
     let store = Arc::new(PgStore::new(pool.clone()));
     let tokens = TokenCodec::new(
         settings.session_secret.clone(),
         settings.session_secret_previous.clone(),
     );
-    web::Data::new(AppState {
+    let metrics = Metrics::new().map_err(|e| anyhow::anyhow!("cannot register metrics: {e}"))?;
+    Ok(web::Data::new(AppState {
         sessions: SessionService::new(
             store.clone(),
             store.clone(),
@@ -74,5 +85,6 @@ pub fn build_state(
             max_page_length: settings.max_page_length,
         },
         readiness: Arc::new(DatabaseReadiness(pool)),
-    })
+        metrics,
+    }))
 }

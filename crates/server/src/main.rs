@@ -105,7 +105,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("cannot load the demo data: {e}"))?;
                 tracing::info!(?summary, "demo data loaded");
             }
-            let state = build_state(pool.clone(), &settings, clock);
+            let state = build_state(pool.clone(), &settings, clock)?;
             tracing::info!(bind = %settings.bind, "serving");
             actix_web::HttpServer::new(move || bellhop_http::build_app(state.clone()))
                 .bind(settings.bind)

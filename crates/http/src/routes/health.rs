@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::{state::AppState, wire::envelope::JSON_UTF8};
 
 /// The process is up.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "The process is up")))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(JSON_UTF8)
@@ -13,6 +14,7 @@ pub async fn live() -> HttpResponse {
 }
 
 /// The database is reachable and fully migrated.
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, description = "Database reachable and migrated"), (status = 503, description = "Not ready")))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if state.readiness.is_ready().await {
         HttpResponse::Ok()

@@ -1,8 +1,12 @@
-//! Route table: every guest route (in canonical spelling), the staff API and health checks.
+//! The route table: every route of the service, declared once. [`ROUTES`] lists them for the
+//! OpenAPI completeness test; [`configure`] registers them, each resource answering 405 for
+//! the methods it does not have.
 
 pub mod conversations;
+pub mod docs;
 pub mod health;
 pub mod messages;
+pub mod metrics;
 pub mod outlets;
 pub mod session;
 pub mod staff;
@@ -21,70 +25,64 @@ fn shape_for(req: &HttpRequest) -> Shape {
 
 /// 404 for a path no route has, in the shape of the API the path belongs to.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::not_found()
-        .shaped(shape_for(&req))
-        .error_response()
+    ApiError::not_found().shaped(shape_for(&req)).error_response()
 }
 
 /// 405 for a route that exists with another method.
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::method_not_allowed()
-        .shaped(shape_for(&req))
-        .error_response()
+    ApiError::method_not_allowed().shaped(shape_for(&req)).error_response()
 }
 
-/// A resource whose other methods answer 405.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+macro_rules! route_table {
+    ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),+ $(,)?) => {
+        /// Every route as `(method, path template)`.
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path) ),+ ),+ ];
+
+        /// Registers every route of [`ROUTES`].
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route(web::$method().to($handler)) )+
+                        .default_service(web::to(method_not_allowed)),
+                );
+            )+
+        }
+    };
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live").route(web::get().to(health::live)))
-        .service(resource("/health/ready").route(web::get().to(health::ready)))
-        .service(
-            resource("/API/V40/System/Session/Initialise")
-                .route(web::post().to(session::initialise)),
-        )
-        .service(
-            resource("/API/V40/System/Session/InitialiseByRoom")
-                .route(web::post().to(session::initialise_by_room)),
-        )
-        .service(
-            resource("/API/V40/System/Session/InitialiseByGuestIdentifier")
-                .route(web::post().to(session::initialise_by_guest_identifier)),
-        )
-        .service(
-            resource("/API/V40/System/Session/LoginByRoom")
-                .route(web::post().to(session::login_by_room)),
-        )
-        .service(
-            resource("/API/V40/System/Settings/Outlet").route(web::get().to(outlets::settings)),
-        )
-        .service(resource("/API/V40/Interactive/Messages").route(web::get().to(messages::list)))
-        .service(
-            resource("/API/V40/Interactive/Messages/Conversations")
-                .route(web::post().to(conversations::create::create))
-                .route(web::get().to(conversations::list::list)),
-        )
-        .service(
-            resource("/API/V40/Interactive/Messages/NonVerifiedGuestConversations")
-                .route(web::post().to(conversations::create::create_for_visitor)),
-        )
-        .service(
-            resource("/API/V40/Interactive/Messages/Conversations/{code}")
-                .route(web::get().to(conversations::get::get)),
-        )
-        .service(
-            resource("/API/V40/Interactive/Messages/Conversations/{code}/Messages")
-                .route(web::post().to(conversations::reply::reply)),
-        )
-        .service(
-            resource("/API/V40/Interactive/Messages/Conversations/{code}/Read")
-                .route(web::post().to(conversations::read::read)),
-        )
-        .service(
-            resource("/API/V40/Interactive/Messages/Conversations/{code}/Close")
-                .route(web::post().to(conversations::close::close)),
-        )
-        .configure(staff::configure);
+route_table! {
+    "/health/live" => { get: health::live },
+    "/health/ready" => { get: health::ready },
+    "/metrics" => { get: metrics::metrics },
+    "/openapi.json" => { get: docs::openapi_json },
+    "/docs" => { get: docs::docs_page },
+    "/docs/{file}" => { get: docs::docs_asset },
+    "/API/V40/System/Session/Initialise" => { post: session::initialise },
+    "/API/V40/System/Session/InitialiseByRoom" => { post: session::initialise_by_room },
+    "/API/V40/System/Session/InitialiseByGuestIdentifier" => { post: session::initialise_by_guest_identifier },
+    "/API/V40/System/Session/LoginByRoom" => { post: session::login_by_room },
+    "/API/V40/System/Settings/Outlet" => { get: outlets::settings },
+    "/API/V40/Interactive/Messages" => { get: messages::list },
+    "/API/V40/Interactive/Messages/Conversations" => {
+        post: conversations::create::create,
+        get: conversations::list::list,
+    },
+    "/API/V40/Interactive/Messages/NonVerifiedGuestConversations" => {
+        post: conversations::create::create_for_visitor,
+    },
+    "/API/V40/Interactive/Messages/Conversations/{code}" => { get: conversations::get::get },
+    "/API/V40/Interactive/Messages/Conversations/{code}/Messages" => { post: conversations::reply::reply },
+    "/API/V40/Interactive/Messages/Conversations/{code}/Read" => { post: conversations::read::read },
+    "/API/V40/Interactive/Messages/Conversations/{code}/Close" => { post: conversations::close::close },
+    "/staff/v1/conversations" => {
+        get: staff::conversations::list,
+        post: staff::conversations::start,
+    },
+    "/staff/v1/conversations/{code}" => { get: staff::conversations::get },
+    "/staff/v1/conversations/{code}/messages" => { post: staff::conversations::reply },
+    "/staff/v1/conversations/{code}/read" => { post: staff::conversations::read },
+    "/staff/v1/conversations/{code}/close" => { post: staff::conversations::close },
+    "/staff/v1/conversations/{code}/reopen" => { post: staff::conversations::reopen },
+    "/staff/v1/unread" => { get: staff::unread::unread },
 }

@@ -137,7 +137,7 @@ pub async fn spawn_with(
         .load_demo(clock.now())
         .await
         .expect("demo data loads");
-    let state = build_state(pool.clone(), &settings(extra_settings), clock.clone());
+    let state = build_state(pool.clone(), &settings(extra_settings), clock.clone()).expect("state builds");
     let service = test::init_service(bellhop_http::build_app(state)).await;
     TestApp {
         service,

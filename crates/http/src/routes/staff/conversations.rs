@@ -61,6 +61,7 @@ fn filter(call: &StaffCall) -> Result<StaffConversationFilter, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/staff/v1/conversations", tag = "staff", security(("staff_key" = [])), params(("outletCode" = Option<String>, Query,), ("status" = Option<String>, Query, description = "Open or Closed"), ("unread" = Option<bool>, Query,), ("orderCode" = Option<String>, Query,), ("updatedSince" = Option<String>, Query, description = "RFC 3339"), ("cursor" = Option<String>, Query,), ("limit" = Option<i64>, Query, description = "1 to 200, default 50")), responses((status = 200, description = "{conversations, nextCursor}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn list(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
     let filter = filter(&call).map_err(staff_error)?;
     let cursor = call.fields.text("cursor").map_err(staff_error)?;
@@ -82,6 +83,7 @@ pub async fn list(state: web::Data<AppState>, call: StaffCall) -> Result<HttpRes
     )
 }
 
+#[utoipa::path(get, path = "/staff/v1/conversations/{code}", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -100,6 +102,7 @@ pub async fn get(
     )
 }
 
+#[utoipa::path(post, path = "/staff/v1/conversations", tag = "staff", security(("staff_key" = [])), request_body = crate::openapi::StaffStartRequest, responses((status = 201, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "GuestNotFound or OutletNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn start(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
     let f = &call.fields;
     let request = StartStaffConversation {
@@ -120,6 +123,7 @@ pub async fn start(state: web::Data<AppState>, call: StaffCall) -> Result<HttpRe
     )
 }
 
+#[utoipa::path(post, path = "/staff/v1/conversations/{code}/messages", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body = crate::openapi::StaffReplyRequest, responses((status = 201, description = "{message}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn reply(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -139,6 +143,7 @@ pub async fn reply(
     )
 }
 
+#[utoipa::path(post, path = "/staff/v1/conversations/{code}/read", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body(content = Option<crate::openapi::StaffReadRequest>), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound or MessageNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -158,6 +163,7 @@ pub async fn read(
     )
 }
 
+#[utoipa::path(post, path = "/staff/v1/conversations/{code}/close", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn close(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -176,6 +182,7 @@ pub async fn close(
     )
 }
 
+#[utoipa::path(post, path = "/staff/v1/conversations/{code}/reopen", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn reopen(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -19,6 +19,7 @@ struct UnreadBody {
     outlets: Vec<OutletUnreadDto>,
 }
 
+#[utoipa::path(get, path = "/staff/v1/unread", tag = "staff", security(("staff_key" = [])), responses((status = 200, description = "{outlets}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn unread(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
     let outlets = state.staff.unread(&call.key).await.map_err(staff_error)?;
     let outlets = outlets

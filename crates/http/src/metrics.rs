@@ -1,0 +1,94 @@
+//! Prometheus metrics: requests by route template and status, latency histograms, the
+//! database pool, and conversations and messages created. Labels are route templates
+//! (`/API/V40/Interactive/Messages/Conversations/{code}`), never raw paths with codes.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// The pool's numbers at scrape time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+    /// Requests waiting for a connection right now.
+    pub waiting: u32,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pub conversations_created: IntCounter,
+    pub messages_created: IntCounterVec,
+    pool: IntGaugeVec,
+    pool_max: IntGauge,
+}
+
+impl Metrics {
+    /// A fresh registry with every Bellhop metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("bellhop".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by method, route template and status"),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route template")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["method", "route"],
+        )?;
+        let conversations_created = IntCounter::new("conversations_created_total", "Conversations created")?;
+        let messages_created =
+            IntCounterVec::new(Opts::new("messages_created_total", "Messages created, by author"), &["author"])?;
+        let pool = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections by state (idle, in_use, waiting)"),
+            &["state"],
+        )?;
+        let pool_max = IntGauge::new("db_pool_max_connections", "Configured size of the database pool")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(conversations_created.clone()))?;
+        registry.register(Box::new(messages_created.clone()))?;
+        registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        Ok(Self { registry, requests, latency, conversations_created, messages_created, pool, pool_max })
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
+        self.latency.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    /// The text exposition, with the pool gauges set from `pool`.
+    pub fn render(&self, pool: PoolStats) -> String {
+        self.pool.with_label_values(&["idle"]).set(i64::from(pool.idle));
+        self.pool.with_label_values(&["in_use"]).set(i64::from(pool.size.saturating_sub(pool.idle)));
+        self.pool.with_label_values(&["waiting"]).set(i64::from(pool.waiting));
+        self.pool_max.set(i64::from(pool.max));
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(error = %error, "could not encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_counted_under_its_route_template() {
+        let metrics = Metrics::new().unwrap();
+        metrics.observe_request("GET", "/staff/v1/conversations/{code}", 200, 0.002);
+        let text = metrics.render(PoolStats { size: 3, idle: 1, max: 8, waiting: 0 });
+        assert!(text.contains(
+            r#"bellhop_http_requests_total{method="GET",route="/staff/v1/conversations/{code}",status="200"} 1"#
+        ));
+        assert!(text.contains(r#"bellhop_db_pool_connections{state="in_use"} 2"#));
+        assert!(text.contains("bellhop_db_pool_max_connections 8"));
+    }
+}

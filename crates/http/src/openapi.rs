@@ -1,0 +1,240 @@
+//! The OpenAPI 3 document of every route, generated from the handlers' `#[utoipa::path]`
+//! annotations and the schemas below, so it cannot drift from the code. A test checks that
+//! every route of [`crate::routes::ROUTES`] is documented.
+
+use serde::Deserialize;
+use utoipa::{
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi, ToSchema,
+};
+
+use crate::routes;
+
+/// The composite envelope of every guest response. `responses` holds one object per message,
+/// keyed by the message's name (`createConversationResponse`, `responseStatus`...).
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"sessionToken": "AQAA…", "responsesIncluded": "responseStatus",
+    "responses": [{"responseStatus": {"succeeded": true}}], "status": "Success"}))]
+pub struct Envelope {
+    /// The token to use from now on (null when the request had no valid one).
+    #[schema(nullable)]
+    pub session_token: Option<String>,
+    /// The message names in `responses`, joined with `,`.
+    pub responses_included: String,
+    pub responses: Vec<serde_json::Value>,
+    /// `Success`, `PartialSuccess` or `Failure`.
+    pub status: String,
+}
+
+/// `{"error": {"code", "message"}}`: every staff error.
+#[derive(ToSchema)]
+pub struct StaffError {
+    pub error: StaffErrorDetail,
+}
+
+#[derive(ToSchema)]
+pub struct StaffErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InitialiseRequest {
+    pub property_code: String,
+    pub interface_token: String,
+    pub language_code: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InitialiseByRoomRequest {
+    pub property_code: String,
+    pub interface_token: String,
+    pub language_code: Option<String>,
+    pub version: Option<String>,
+    pub last_name: String,
+    pub room_number: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InitialiseByGuestIdentifierRequest {
+    pub property_code: String,
+    pub interface_token: String,
+    pub language_code: Option<String>,
+    pub version: Option<String>,
+    /// The app's own identifier of the visitor, 1 to 200 characters.
+    pub guest_unique_identifier: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginByRoomRequest {
+    pub last_name: String,
+    pub room_number: String,
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateConversationRequest {
+    /// The initial message, 1 to 4000 characters after trimming.
+    pub message: String,
+    /// Empty or `guest`.
+    pub conversation_type: Option<String>,
+    pub outlet_code: Option<String>,
+    pub order_code: Option<String>,
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateVisitorConversationRequest {
+    pub message: String,
+    pub conversation_type: Option<String>,
+    pub outlet_code: Option<String>,
+    /// Not allowed for visitors (400 when given).
+    pub order_code: Option<String>,
+    /// The outlet form's contact details: at most 50 keys, 16 KiB, 5 levels deep.
+    #[schema(value_type = Option<Object>)]
+    pub order_form_details_dictionary: Option<serde_json::Value>,
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddMessageRequest {
+    pub message: String,
+    pub conversation_type: Option<String>,
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadRequest {
+    /// Read up to and including this message; all when absent.
+    pub message_code: Option<String>,
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTokenRequest {
+    pub session_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffStartRequest {
+    pub room_number: String,
+    pub outlet_code: String,
+    pub content: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffReplyRequest {
+    pub content: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffReadRequest {
+    pub message_code: Option<String>,
+}
+
+struct StaffKeyAuth;
+
+impl Modify for StaffKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("staff_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bellhop",
+        description = "Guest messaging for hotels. The guest API (`/API/V40/...`) re-implements a public \
+            hospitality platform's messaging API: routes and field names match case-insensitively, bodies may be \
+            JSON, text/json or form-encoded, and every response is an envelope. The staff API (`/staff/v1`) is \
+            plain REST with a bearer staff key."
+    ),
+    paths(
+        routes::health::live,
+        routes::health::ready,
+        routes::metrics::metrics,
+        routes::docs::openapi_json,
+        routes::docs::docs_page,
+        routes::docs::docs_asset,
+        routes::session::initialise,
+        routes::session::initialise_by_room,
+        routes::session::initialise_by_guest_identifier,
+        routes::session::login_by_room,
+        routes::outlets::settings,
+        routes::messages::list,
+        routes::conversations::create::create,
+        routes::conversations::create::create_for_visitor,
+        routes::conversations::list::list,
+        routes::conversations::get::get,
+        routes::conversations::reply::reply,
+        routes::conversations::read::read,
+        routes::conversations::close::close,
+        routes::staff::conversations::list,
+        routes::staff::conversations::start,
+        routes::staff::conversations::get,
+        routes::staff::conversations::reply,
+        routes::staff::conversations::read,
+        routes::staff::conversations::close,
+        routes::staff::conversations::reopen,
+        routes::staff::unread::unread,
+    ),
+    modifiers(&StaffKeyAuth),
+    tags(
+        (name = "session", description = "Starting sessions (original API)"),
+        (name = "guest", description = "Guest messaging (original API)"),
+        (name = "guest-extensions", description = "Guest routes that are Bellhop's extensions"),
+        (name = "staff", description = "The service centre's API"),
+        (name = "operations", description = "Health, metrics and documentation"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON.
+pub fn openapi_document() -> String {
+    ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let document: Value = serde_json::from_str(&openapi_document()).unwrap();
+        let paths = document["paths"].as_object().unwrap();
+        let mut documented: Vec<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone()))
+            })
+            .collect();
+        documented.sort();
+        let mut routes: Vec<(String, String)> =
+            routes::ROUTES.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
+        routes.sort();
+        assert_eq!(documented, routes);
+    }
+
+    #[test]
+    fn the_document_is_openapi_3() {
+        let document: Value = serde_json::from_str(&openapi_document()).unwrap();
+        assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+        assert!(document["components"]["securitySchemes"]["staff_key"].is_object());
+    }
+}
