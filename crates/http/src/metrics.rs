@@ -3,7 +3,8 @@
 //! (`/API/V40/Interactive/Messages/Conversations/{code}`), never raw paths with codes.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The pool's numbers at scrape time.
@@ -32,41 +33,86 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("bellhop".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route template and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route template and status",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route template")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route template",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route"],
         )?;
-        let conversations_created = IntCounter::new("conversations_created_total", "Conversations created")?;
-        let messages_created =
-            IntCounterVec::new(Opts::new("messages_created_total", "Messages created, by author"), &["author"])?;
+        let conversations_created =
+            IntCounter::new("conversations_created_total", "Conversations created")?;
+        let messages_created = IntCounterVec::new(
+            Opts::new("messages_created_total", "Messages created, by author"),
+            &["author"],
+        )?;
         let pool = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state (idle, in_use, waiting)"),
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections by state (idle, in_use, waiting)",
+            ),
             &["state"],
         )?;
-        let pool_max = IntGauge::new("db_pool_max_connections", "Configured size of the database pool")?;
+        let pool_max = IntGauge::new(
+            "db_pool_max_connections",
+            "Configured size of the database pool",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(conversations_created.clone()))?;
         registry.register(Box::new(messages_created.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
-        Ok(Self { registry, requests, latency, conversations_created, messages_created, pool, pool_max })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            conversations_created,
+            messages_created,
+            pool,
+            pool_max,
+        })
+    }
+
+    /// A conversation and its first message were created by `author` (`guest` or `staff`).
+    pub fn conversation_created(&self, author: &str) {
+        self.conversations_created.inc();
+        self.message_created(author);
+    }
+
+    pub fn message_created(&self, author: &str) {
+        self.messages_created.with_label_values(&[author]).inc();
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.latency.with_label_values(&[method, route]).observe(seconds);
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 
     /// The text exposition, with the pool gauges set from `pool`.
     pub fn render(&self, pool: PoolStats) -> String {
-        self.pool.with_label_values(&["idle"]).set(i64::from(pool.idle));
-        self.pool.with_label_values(&["in_use"]).set(i64::from(pool.size.saturating_sub(pool.idle)));
-        self.pool.with_label_values(&["waiting"]).set(i64::from(pool.waiting));
+        self.pool
+            .with_label_values(&["idle"])
+            .set(i64::from(pool.idle));
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool.size.saturating_sub(pool.idle)));
+        self.pool
+            .with_label_values(&["waiting"])
+            .set(i64::from(pool.waiting));
         self.pool_max.set(i64::from(pool.max));
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
@@ -84,7 +130,12 @@ mod tests {
     fn a_request_is_counted_under_its_route_template() {
         let metrics = Metrics::new().unwrap();
         metrics.observe_request("GET", "/staff/v1/conversations/{code}", 200, 0.002);
-        let text = metrics.render(PoolStats { size: 3, idle: 1, max: 8, waiting: 0 });
+        let text = metrics.render(PoolStats {
+            size: 3,
+            idle: 1,
+            max: 8,
+            waiting: 0,
+        });
         assert!(text.contains(
             r#"bellhop_http_requests_total{method="GET",route="/staff/v1/conversations/{code}",status="200"} 1"#
         ));

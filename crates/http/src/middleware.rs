@@ -56,14 +56,19 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     canonicalise(&mut req);
     let id = request_id(&req);
-    let metrics = req.app_data::<web::Data<AppState>>().map(|state| state.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method());
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let mut response = result?;
     // Unknown paths share one label: raw paths would let anyone grow the label set.
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(metrics) = metrics {

@@ -151,7 +151,10 @@ struct StaffKeyAuth;
 impl Modify for StaffKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("staff_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "staff_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -206,7 +209,9 @@ pub struct ApiDoc;
 
 /// The document as JSON.
 pub fn openapi_document() -> String {
-    ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned())
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_owned())
 }
 
 #[cfg(test)]
@@ -221,12 +226,17 @@ mod tests {
         let mut documented: Vec<(String, String)> = paths
             .iter()
             .flat_map(|(path, item)| {
-                item.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone()))
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
             })
             .collect();
         documented.sort();
-        let mut routes: Vec<(String, String)> =
-            routes::ROUTES.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
+        let mut routes: Vec<(String, String)> = routes::ROUTES
+            .iter()
+            .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+            .collect();
         routes.sort();
         assert_eq!(documented, routes);
     }

@@ -30,14 +30,19 @@ const INITIALIZER: &str = r##"window.onload = function () {
 
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json; charset=utf-8").body(openapi_document())
+    HttpResponse::Ok()
+        .content_type("application/json; charset=utf-8")
+        .body(openapi_document())
 }
 
 #[utoipa::path(get, path = "/docs", tag = "operations", responses((status = 200, description = "Interactive documentation", content_type = "text/html")))]
 pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+        ))
         .body(PAGE)
 }
 

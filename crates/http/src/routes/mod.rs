@@ -25,12 +25,16 @@ fn shape_for(req: &HttpRequest) -> Shape {
 
 /// 404 for a path no route has, in the shape of the API the path belongs to.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::not_found().shaped(shape_for(&req)).error_response()
+    ApiError::not_found()
+        .shaped(shape_for(&req))
+        .error_response()
 }
 
 /// 405 for a route that exists with another method.
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::method_not_allowed().shaped(shape_for(&req)).error_response()
+    ApiError::method_not_allowed()
+        .shaped(shape_for(&req))
+        .error_response()
 }
 
 macro_rules! route_table {

@@ -261,3 +261,109 @@ async fn every_response_has_a_request_id_and_security_headers(pool: PgPool) {
         .await;
     assert_eq!(echoed.headers.get("x-request-id").unwrap(), "abc-123");
 }
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn metrics_count_a_request_under_its_route_template(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    let code = app
+        .start_conversation(&token, json!({"message": "Hello"}))
+        .await;
+    app.get(&format!(
+        "/API/V40/Interactive/Messages/Conversations/{code}?SessionToken={token}"
+    ))
+    .await
+    .assert_ok();
+    let reply = app
+        .call(actix_web::test::TestRequest::get().uri("/metrics"))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+    let text = reply.body.as_str().expect("text exposition").to_owned();
+    assert!(
+        text.contains(r#"bellhop_http_requests_total{method="GET",route="/API/V40/Interactive/Messages/Conversations/{code}",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains(&code), "raw codes never become labels");
+    assert!(text.contains("bellhop_conversations_created_total 1"));
+    assert!(text.contains(r#"bellhop_messages_created_total{author="guest"} 1"#));
+    assert!(text.contains("bellhop_http_request_duration_seconds_bucket"));
+    assert!(text.contains(r#"bellhop_db_pool_connections{state="idle"}"#));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn the_openapi_document_lists_every_guest_and_staff_route(pool: PgPool) {
+    let app = spawn(pool).await;
+    let reply = app.get("/openapi.json").await;
+    assert_eq!(reply.status.as_u16(), 200);
+    let paths = reply.body["paths"].as_object().expect("paths");
+    for (method, path) in bellhop_http::routes::ROUTES {
+        assert!(
+            paths
+                .get(*path)
+                .and_then(|item| item.get(*method))
+                .is_some(),
+            "{method} {path} is undocumented"
+        );
+    }
+    assert!(paths.contains_key("/API/V40/Interactive/Messages/Conversations"));
+    assert!(paths.contains_key("/staff/v1/unread"));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn the_docs_page_and_its_assets_are_served_by_the_service(pool: PgPool) {
+    let app = spawn(pool).await;
+    let page = app.get("/docs").await;
+    assert_eq!(page.status.as_u16(), 200);
+    let html = page.body.as_str().unwrap().to_owned();
+    assert!(html.contains("/docs/swagger-ui-bundle.js") && !html.contains("https://"));
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        let reply = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(reply.status.as_u16(), 200, "{asset}");
+    }
+    assert_eq!(app.get("/docs/nothing.js").await.status.as_u16(), 404);
+}
+
+#[test]
+fn check_config_prints_the_settings_with_secrets_masked() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .arg("check-config")
+        .env(
+            "BELLHOP_SESSION_SECRET",
+            "a-very-secret-value-that-must-not-be-printed",
+        )
+        .env(
+            "DATABASE_URL",
+            "postgres://postgres:topsecret@127.0.0.1:5432/postgres",
+        )
+        .output()
+        .expect("bellhop runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("BELLHOP_SESSION_IDLE_SECS           86400"));
+    assert!(stdout.contains("postgres://postgres:***@127.0.0.1:5432/postgres"));
+    assert!(stdout.contains("reachable"));
+    assert!(!stdout.contains("topsecret") && !stdout.contains("must-not-be-printed"));
+}
+
+#[test]
+fn a_missing_secret_stops_start_up_with_one_clear_line() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .arg("serve")
+        .env_remove("BELLHOP_SESSION_SECRET")
+        .output()
+        .expect("bellhop runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "configuration error: BELLHOP_SESSION_SECRET is required (or run with --demo)"
+    );
+}

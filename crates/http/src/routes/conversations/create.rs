@@ -22,6 +22,7 @@ pub async fn create(state: web::Data<AppState>, call: GuestCall) -> Result<HttpR
             order_code: f.text("orderCode")?,
         };
         let conversation = state.conversations.create(&call.session, request).await?;
+        state.metrics.conversation_created("guest");
         Ok::<_, ApiError>(ConversationContent {
             conversation: conversation.into(),
         })
@@ -48,6 +49,7 @@ pub async fn create_for_visitor(
             .conversations
             .create_for_visitor(&call.session, request)
             .await?;
+        state.metrics.conversation_created("guest");
         Ok::<_, ApiError>(ConversationContent {
             conversation: conversation.into(),
         })

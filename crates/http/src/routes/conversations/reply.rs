@@ -26,6 +26,7 @@ pub async fn reply(
             .conversations
             .add_message(&call.session, &code, request)
             .await?;
+        state.metrics.message_created("guest");
         Ok::<_, ApiError>(MessageContent {
             message: message.into(),
         })

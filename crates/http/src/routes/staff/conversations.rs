@@ -115,6 +115,7 @@ pub async fn start(state: web::Data<AppState>, call: StaffCall) -> Result<HttpRe
         .start(&call.key, request)
         .await
         .map_err(staff_error)?;
+    state.metrics.conversation_created("staff");
     json(
         StatusCode::CREATED,
         &ConversationBody {
@@ -135,6 +136,7 @@ pub async fn reply(
         .reply(&call.key, &code, content.as_deref())
         .await
         .map_err(staff_error)?;
+    state.metrics.message_created("staff");
     json(
         StatusCode::CREATED,
         &MessageBody {

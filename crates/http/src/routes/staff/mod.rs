@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::{error::ApiError, wire::envelope::JSON_UTF8};
 
-
 /// A plain JSON staff response.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<HttpResponse, ApiError> {
     let bytes = serde_json::to_vec(body).map_err(|_| {
