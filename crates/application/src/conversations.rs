@@ -10,6 +10,7 @@ use bellhop_domain::{
         NewConversation, NewMessage, Viewer,
     },
     form_details::OrderFormDetails,
+    idempotency::{Created, Idempotency},
     message::{derive_subject, MessageContent},
     naming::{guest_author, AuthorName, ConversationType},
     order::owned_order,
@@ -99,7 +100,8 @@ impl ConversationService {
         &self,
         session: &Session,
         request: CreateConversation,
-    ) -> AppResult<Conversation> {
+        idempotency: Option<Idempotency<Conversation>>,
+    ) -> AppResult<Created<Conversation>> {
         let GuestIdentity::Verified { stay_id } = session.identity else {
             return Err(DomainError::GuestNotVerified.into());
         };
@@ -145,7 +147,10 @@ impl ConversationService {
             order_form_details: None,
             first_message: self.guest_message(session, content, author),
         };
-        Ok(self.conversations.create_conversation(new).await?)
+        Ok(self
+            .conversations
+            .create_conversation(new, idempotency)
+            .await?)
     }
 
     /// Creates a conversation for a non-verified visitor (section 4, last part).
@@ -154,7 +159,8 @@ impl ConversationService {
         &self,
         session: &Session,
         request: CreateVisitorConversation,
-    ) -> AppResult<Conversation> {
+        idempotency: Option<Idempotency<Conversation>>,
+    ) -> AppResult<Created<Conversation>> {
         let GuestIdentity::Visitor { guest_identifier } = &session.identity else {
             return Err(DomainError::GuestNotVerified.into());
         };
@@ -199,7 +205,10 @@ impl ConversationService {
             order_form_details: form.map(|f| f.as_value()),
             first_message: self.guest_message(session, content, author),
         };
-        Ok(self.conversations.create_conversation(new).await?)
+        Ok(self
+            .conversations
+            .create_conversation(new, idempotency)
+            .await?)
     }
 
     /// The guest's conversations, most recent activity first, each with its last message.
@@ -241,7 +250,8 @@ impl ConversationService {
         session: &Session,
         code: &str,
         request: AddGuestMessage,
-    ) -> AppResult<Message> {
+        idempotency: Option<Idempotency<Message>>,
+    ) -> AppResult<Created<Message>> {
         let viewer = guest_viewer(session)?;
         let content = MessageContent::parse(request.message.as_deref())?;
         let kind = ConversationType::parse(request.conversation_type.as_deref())?;
@@ -264,7 +274,7 @@ impl ConversationService {
         let message = self.guest_message(session, content, author);
         Ok(self
             .conversations
-            .add_message(&viewer, code, message)
+            .add_message(&viewer, code, message, idempotency)
             .await?)
     }
 
@@ -436,9 +446,9 @@ mod tests {
         seen: Arc<std::sync::Mutex<Option<NewConversation>>>,
     ) -> MockConversationRepository {
         let mut repo = MockConversationRepository::new();
-        repo.expect_create_conversation().returning(move |new| {
+        repo.expect_create_conversation().returning(move |new, _| {
             *seen.lock().unwrap() = Some(new.clone());
-            Ok(Conversation {
+            Ok(Created::New(Conversation {
                 id: 1,
                 property_id: new.property_id,
                 code: new.code,
@@ -458,7 +468,7 @@ mod tests {
                 last_message_at: new.first_message.created_at,
                 unread_count: 0,
                 messages: vec![],
-            })
+            }))
         });
         repo
     }
@@ -482,7 +492,11 @@ mod tests {
             ..Default::default()
         };
         service
-            .create(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .create(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                request,
+                None,
+            )
             .await
             .unwrap();
         let new = seen.lock().unwrap().clone().unwrap();
@@ -506,7 +520,11 @@ mod tests {
             ..Default::default()
         };
         let error = service(repo)
-            .create(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .create(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                request,
+                None,
+            )
             .await
             .unwrap_err();
         assert_eq!(error.code(), ErrorCode::OrderNotFound);
@@ -521,7 +539,11 @@ mod tests {
             ..Default::default()
         };
         service(echoing_repository(seen.clone()))
-            .create(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .create(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                request,
+                None,
+            )
             .await
             .unwrap();
         let new = seen.lock().unwrap().clone().unwrap();
@@ -539,7 +561,7 @@ mod tests {
             ..Default::default()
         };
         let error = service
-            .create(&session(GuestIdentity::Anonymous), request.clone())
+            .create(&session(GuestIdentity::Anonymous), request.clone(), None)
             .await
             .unwrap_err();
         assert_eq!(error.code(), ErrorCode::GuestNotVerified);
@@ -558,7 +580,7 @@ mod tests {
             ..Default::default()
         };
         service(echoing_repository(seen.clone()))
-            .create_for_visitor(&session(visitor), request)
+            .create_for_visitor(&session(visitor), request, None)
             .await
             .unwrap();
         let new = seen.lock().unwrap().clone().unwrap();
@@ -586,7 +608,7 @@ mod tests {
             ..Default::default()
         };
         let error = service(repo)
-            .create_for_visitor(&session(visitor), request)
+            .create_for_visitor(&session(visitor), request, None)
             .await
             .unwrap_err();
         assert_eq!(error.code(), ErrorCode::InvalidRequest);
@@ -601,7 +623,11 @@ mod tests {
             ..Default::default()
         };
         let error = service(repo)
-            .create_for_visitor(&session(GuestIdentity::Verified { stay_id: 10 }), request)
+            .create_for_visitor(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                request,
+                None,
+            )
             .await
             .unwrap_err();
         assert_eq!(error.code(), ErrorCode::GuestNotVerified);

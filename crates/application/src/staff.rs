@@ -9,6 +9,7 @@ use bellhop_domain::{
         Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
         NewConversation, NewMessage, Viewer,
     },
+    idempotency::{Created, Idempotency},
     message::{derive_subject, MessageContent},
     naming::ConversationType,
     ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository},
@@ -128,7 +129,8 @@ impl StaffService {
         &self,
         key: &StaffKey,
         request: StartStaffConversation,
-    ) -> AppResult<Conversation> {
+        idempotency: Option<Idempotency<Conversation>>,
+    ) -> AppResult<Created<Conversation>> {
         let content = MessageContent::parse(request.content.as_deref())?;
         let room = request
             .room_number
@@ -183,7 +185,10 @@ impl StaffService {
                 now,
             ),
         };
-        Ok(self.conversations.create_conversation(new).await?)
+        Ok(self
+            .conversations
+            .create_conversation(new, idempotency)
+            .await?)
     }
 
     /// A staff reply, signed with the key's display name and the outlet's service centre.
@@ -193,7 +198,8 @@ impl StaffService {
         key: &StaffKey,
         code: &str,
         content: Option<&str>,
-    ) -> AppResult<Message> {
+        idempotency: Option<Idempotency<Message>>,
+    ) -> AppResult<Created<Message>> {
         let content = MessageContent::parse(content)?;
         let viewer = Viewer::Staff(key.scope.clone());
         let conversation = self.conversations.get_conversation(&viewer, code).await?;
@@ -210,9 +216,6 @@ impl StaffService {
             .find(|o| o.code == conversation.outlet_code)
             .map(|o| o.service_center_name)
             .unwrap_or_default();
-        if conversation.status == ConversationStatus::Closed {
-            return Err(DomainError::ConversationClosed.into());
-        }
         let message = staff_message(
             key,
             &service_center,
@@ -222,7 +225,7 @@ impl StaffService {
         );
         Ok(self
             .conversations
-            .add_message(&viewer, code, message)
+            .add_message(&viewer, code, message, idempotency)
             .await?)
     }
 

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod conversation;
 pub mod error;
 pub mod form_details;
+pub mod idempotency;
 pub mod message;
 pub mod naming;
 pub mod order;

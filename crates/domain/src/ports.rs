@@ -13,6 +13,7 @@ use crate::{
         Conversation, ConversationStatus, Message, NewConversation, NewMessage, Viewer,
     },
     error::RepositoryError,
+    idempotency::{Created, Idempotency},
     order::Order,
     outlet::Outlet,
     paging::Page,
@@ -107,8 +108,14 @@ pub trait SessionRepository: Send + Sync {
 #[async_trait]
 pub trait ConversationRepository: Send + Sync {
     /// Stores a conversation and its first message in one transaction and returns it as the
-    /// guest sees it. Errors: none beyond store failures (codes are random and unique).
-    async fn create_conversation(&self, conversation: NewConversation) -> RepoResult<Conversation>;
+    /// guest sees it. Under an idempotency key, the key row is written in the same transaction
+    /// with the rendered response; a key seen before with the same request replays the stored
+    /// response and creates nothing. Errors: `IdempotencyKeyReused` (same key, other request).
+    async fn create_conversation(
+        &self,
+        conversation: NewConversation,
+        idempotency: Option<Idempotency<Conversation>>,
+    ) -> RepoResult<Created<Conversation>>;
     /// The viewer's conversations, most recent activity first, each with only its last
     /// message and the viewer's unread count.
     async fn list_conversations(
@@ -126,14 +133,16 @@ pub trait ConversationRepository: Send + Sync {
         page: Page,
         descending: bool,
     ) -> RepoResult<Vec<Message>>;
-    /// Appends a message with the next sequence number of the conversation.
-    /// Errors: `ConversationNotFound`, `ConversationClosed`.
+    /// Appends a message with the next sequence number of the conversation, idempotently
+    /// under a key as for [`ConversationRepository::create_conversation`].
+    /// Errors: `ConversationNotFound`, `ConversationClosed`, `IdempotencyKeyReused`.
     async fn add_message(
         &self,
         viewer: &Viewer,
         code: &str,
         message: NewMessage,
-    ) -> RepoResult<Message>;
+        idempotency: Option<Idempotency<Message>>,
+    ) -> RepoResult<Created<Message>>;
     /// Moves the viewer's read position up to the message with `message_code` (or the last
     /// message), never back. Errors: `ConversationNotFound`, `MessageNotFound`.
     async fn mark_read(

@@ -102,6 +102,15 @@ impl ApiError {
         )
     }
 
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            ErrorCode::TooManyRequests,
+            "Too many requests; retry after the time in Retry-After.",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             ErrorCode::PayloadTooLarge,

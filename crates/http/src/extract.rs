@@ -7,9 +7,15 @@ use actix_web::{
     http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE},
     web, FromRequest, HttpRequest, HttpResponse,
 };
-use bellhop_domain::{session::Session, staff::StaffKey, ErrorCode};
+use bellhop_domain::{
+    idempotency::{Idempotency, IdempotencyKey},
+    session::Session,
+    staff::StaffKey,
+    ErrorCode,
+};
 use futures_util::{future::LocalBoxFuture, StreamExt};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     error::{ApiError, Shape},
@@ -117,6 +123,13 @@ impl FromRequest for GuestCall {
                 )
             })?;
             let auth = state.sessions.authenticate(&token).await?;
+            if let Some(limiter) = &state.rate_limits.per_session {
+                limiter
+                    .check(&auth.session.id, std::time::Instant::now())
+                    .map_err(|wait| {
+                        ApiError::too_many_requests(wait).with_token(auth.token.clone())
+                    })?;
+            }
             Ok(Self {
                 fields,
                 session: auth.session,
@@ -184,5 +197,81 @@ impl FromRequest for StaffCall {
             let fields = read_fields(req, payload, Shape::Staff).await?;
             Ok(Self { key, fields })
         })
+    }
+}
+
+/// The `Idempotency-Key` header, if any (1 to 255 printable ASCII characters, else 400).
+fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+    match req.headers().get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => Ok(Some(IdempotencyKey::parse(value.as_bytes())?)),
+    }
+}
+
+/// What identifies a request for idempotency: its route, its path parameters and its fields.
+fn request_context(req: &HttpRequest) -> String {
+    let params: Vec<String> = req
+        .match_info()
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    format!(
+        "{} {} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_default(),
+        params.join("&")
+    )
+}
+
+fn idempotency<T: 'static>(
+    req: &HttpRequest,
+    scope: String,
+    fields: &Fields,
+    render: fn(&T) -> Value,
+) -> Result<Option<Idempotency<T>>, ApiError> {
+    Ok(idempotency_key(req)?.map(|key| Idempotency {
+        scope,
+        key,
+        fingerprint: fields.fingerprint(&request_context(req), &["sessiontoken"]),
+        render: Box::new(render),
+    }))
+}
+
+impl GuestCall {
+    /// The idempotency of a creating request, scoped to this session (all its tokens).
+    pub fn idempotency<T: 'static>(
+        &self,
+        req: &HttpRequest,
+        render: fn(&T) -> Value,
+    ) -> Result<Option<Idempotency<T>>, ApiError> {
+        idempotency(
+            req,
+            format!("session:{}", self.session.id),
+            &self.fields,
+            render,
+        )
+    }
+}
+
+impl StaffCall {
+    /// The idempotency of a creating request, scoped to this staff key.
+    pub fn idempotency<T: 'static>(
+        &self,
+        req: &HttpRequest,
+        render: fn(&T) -> Value,
+    ) -> Result<Option<Idempotency<T>>, ApiError> {
+        idempotency(req, format!("staff:{}", self.key.id), &self.fields, render)
+            .map_err(ApiError::staff)
+    }
+}
+
+/// The response content of a creation: rendered now, or the stored one of a replay.
+pub fn created_content<T>(
+    created: bellhop_domain::idempotency::Created<T>,
+    render: fn(&T) -> Value,
+) -> (Value, bool) {
+    match created {
+        bellhop_domain::idempotency::Created::New(record) => (render(&record), true),
+        bellhop_domain::idempotency::Created::Replayed(stored) => (stored, false),
     }
 }

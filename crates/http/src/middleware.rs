@@ -5,19 +5,23 @@
 use std::time::Instant;
 
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::{
         header::{HeaderName, HeaderValue, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS},
         Uri,
     },
     middleware::Next,
-    web, Error,
+    web, Error, ResponseError,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{state::AppState, wire::paths::canonical_path};
+use crate::{
+    error::{ApiError, Shape},
+    state::AppState,
+    wire::paths::canonical_path,
+};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -53,17 +57,37 @@ fn canonicalise(req: &mut ServiceRequest) {
 pub async fn request_context(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     canonicalise(&mut req);
     let id = request_id(&req);
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.metrics.clone());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method());
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = result?;
+    let limited = match (&state, req.peer_addr()) {
+        (Some(state), Some(peer)) => match &state.rate_limits.per_address {
+            Some(limiter) => limiter.check(&peer.ip(), started).err(),
+            None => None,
+        },
+        _ => None,
+    };
+    let mut response = match limited {
+        Some(wait) => {
+            let shape = if req.path().starts_with("/staff/") {
+                Shape::Staff
+            } else {
+                Shape::Envelope
+            };
+            let error = ApiError::too_many_requests(wait).shaped(shape);
+            req.into_response(error.error_response())
+                .map_into_right_body()
+        }
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_left_body(),
+    };
     // Unknown paths share one label: raw paths would let anyone grow the label set.
     let route = response
         .request()
@@ -71,8 +95,10 @@ pub async fn request_context(
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
-    if let Some(metrics) = metrics {
-        metrics.observe_request(&method, &route, status, elapsed);
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe_request(&method, &route, status, elapsed);
     }
     let elapsed_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(route = %route, status, elapsed_ms, "request finished"));

@@ -4,7 +4,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::metrics::{Metrics, PoolStats};
+use std::net::IpAddr;
+
+use bellhop_domain::session::SessionId;
+
+use crate::{
+    metrics::{Metrics, PoolStats},
+    rate_limit::RateLimiter,
+};
 use bellhop_application::{
     conversations::ConversationService, outlets::OutletService, sessions::SessionService,
     staff::StaffService,
@@ -43,4 +50,22 @@ pub struct AppState {
     pub limits: Limits,
     pub readiness: Arc<dyn Readiness>,
     pub metrics: Metrics,
+    pub rate_limits: Arc<RateLimits>,
+}
+
+/// The per-session and per-address limiters; `None` where turned off.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    pub per_session: Option<RateLimiter<SessionId>>,
+    pub per_address: Option<RateLimiter<IpAddr>>,
+}
+
+impl RateLimits {
+    /// From the configured requests per minute (0 turns a limit off).
+    pub fn new(per_session: u32, per_address: u32) -> Self {
+        Self {
+            per_session: RateLimiter::new(per_session),
+            per_address: RateLimiter::new(per_address),
+        }
+    }
 }

@@ -6,13 +6,16 @@ use bellhop_domain::{
         Conversation, ConversationStatus, GuestOwner, Message, MessageType, NewConversation,
         NewMessage, Viewer,
     },
+    idempotency::{Created, Idempotency},
     naming::ConversationType,
     paging::Page,
     ports::{ConversationRepository, RepoResult},
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Postgres, QueryBuilder, Row};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
+
+use crate::idempotency::{claim, store, Claim};
 use tracing::instrument;
 
 use crate::{db_error, PgStore};
@@ -240,92 +243,37 @@ impl PgStore {
             .map_err(db_error)?
             .ok_or_else(|| DomainError::ConversationNotFound.into())
     }
-
-    /// The id and status of a conversation the viewer may see, or `ConversationNotFound`.
-    async fn conversation_status(&self, viewer: &Viewer, code: &str) -> RepoResult<(i64, String)> {
-        let mut query =
-            QueryBuilder::new("SELECT c.id, c.status FROM conversations c WHERE c.property_id = ");
-        query.push_bind(viewer.property_id());
-        push_scope(&mut query, viewer);
-        query.push(" AND c.code = ").push_bind(code.to_owned());
-        query
-            .build_query_as::<(i64, String)>()
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| DomainError::ConversationNotFound.into())
-    }
 }
 
 #[async_trait]
 impl ConversationRepository for PgStore {
-    #[instrument(skip(self, new), fields(property_id = new.property_id))]
-    async fn create_conversation(&self, new: NewConversation) -> RepoResult<Conversation> {
-        let (stay_id, guest_identifier) = match &new.owner {
-            GuestOwner::Stay(stay_id) => (Some(*stay_id), None),
-            GuestOwner::Visitor(identifier) => (None, Some(identifier.as_str().to_owned())),
+    #[instrument(skip(self, new, idempotency), fields(property_id = new.property_id))]
+    async fn create_conversation(
+        &self,
+        new: NewConversation,
+        idempotency: Option<Idempotency<Conversation>>,
+    ) -> RepoResult<Created<Conversation>> {
+        let Some(idempotency) = idempotency else {
+            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            return insert_conversation(&mut conn, &new).await.map(Created::New);
         };
-        let message = &new.first_message;
-        // One statement: the conversation and its first message are written together or not at all.
-        let sql = format!(
-            "WITH c AS (
-                 INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id, guest_identifier,
-                        session_id, subject, conversation_type, room_number, guest_first_name, guest_last_name,
-                        guest_language_code, order_form_details, last_seq, created_at, last_message_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)
-                 RETURNING *
-             ), m AS (
-                 INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-                        last_name, service_center_name, language_code, created_at)
-                 SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15 FROM c
-                 RETURNING *
-             )
-             SELECT {CONVERSATION_COLUMNS}, 0::bigint AS unread_count,
-                    m.id AS m_id, m.code AS m_code
-               FROM c JOIN m ON m.conversation_id = c.id {CONVERSATION_JOINS}"
-        );
-        let query = sqlx::query(&sql)
-            .bind(new.property_id)
-            .bind(&new.code)
-            .bind(new.outlet_id)
-            .bind(new.order_id)
-            .bind(stay_id)
-            .bind(&guest_identifier)
-            .bind(new.session_id)
-            .bind(&new.subject)
-            .bind(new.conversation_type.as_str())
-            .bind(&new.guest.room_number)
-            .bind(&new.guest.first_name)
-            .bind(&new.guest.last_name)
-            .bind(&new.guest.language_code)
-            .bind(&new.order_form_details)
-            .bind(message.created_at)
-            .bind(&message.code)
-            .bind(message.message_type.as_str())
-            .bind(&message.content)
-            .bind(&message.first_name)
-            .bind(&message.last_name)
-            .bind(&message.service_center_name)
-            .bind(&message.language_code);
-        let pg_row = query.fetch_one(&self.pool).await.map_err(db_error)?;
-        let conversation = ConversationRow::from_row(&pg_row).map_err(db_error)?;
-        let message_id: i64 = pg_row.try_get("m_id").map_err(db_error)?;
-        let first = Message {
-            id: message_id,
-            code: message.code.clone(),
-            conversation_id: conversation.id,
-            seq: 1,
-            created_at: message.created_at,
-            message_type: message.message_type,
-            content: message.content.clone(),
-            first_name: message.first_name.clone(),
-            last_name: message.last_name.clone(),
-            service_center_name: message.service_center_name.clone(),
-            language_code: message.language_code.clone(),
-            is_translated: false,
-            is_read: false,
-        };
-        conversation.into_conversation(vec![first])
+        let at = new.first_message.created_at;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if let Claim::Replay(response) = claim(&mut tx, new.property_id, &idempotency, at).await? {
+            return Ok(Created::Replayed(response));
+        }
+        let conversation = insert_conversation(&mut tx, &new).await?;
+        let response = (idempotency.render)(&conversation);
+        store(
+            &mut tx,
+            new.property_id,
+            &idempotency.scope,
+            idempotency.key.as_str(),
+            &response,
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Created::New(conversation))
     }
 
     #[instrument(skip(self, viewer))]
@@ -402,71 +350,39 @@ impl ConversationRepository for PgStore {
         rows.into_iter().map(Message::try_from).collect()
     }
 
-    #[instrument(skip(self, viewer, code, message))]
+    #[instrument(skip(self, viewer, code, message, idempotency))]
     async fn add_message(
         &self,
         viewer: &Viewer,
         code: &str,
         message: NewMessage,
-    ) -> RepoResult<Message> {
-        // The UPDATE takes the conversation's row lock, so concurrent replies get consecutive
-        // sequence numbers; the insert is part of the same statement.
-        let mut query = QueryBuilder::new(
-            "WITH c AS (
-                 UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
-        );
-        query.push_bind(message.created_at);
-        query
-            .push(" WHERE c.status = 'Open' AND c.property_id = ")
-            .push_bind(viewer.property_id());
-        push_scope(&mut query, viewer);
-        query.push(" AND c.code = ").push_bind(code.to_owned());
-        query.push(
-            " RETURNING c.property_id, c.id, c.last_seq
-             )
-             INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-                                   last_name, service_center_name, language_code, created_at)
-             SELECT c.property_id, c.id, c.last_seq, ",
-        );
-        let mut values = query.separated(", ");
-        values.push_bind(message.code.clone());
-        values.push_bind(message.message_type.as_str());
-        values.push_bind(message.content.clone());
-        values.push_bind(message.first_name.clone());
-        values.push_bind(message.last_name.clone());
-        values.push_bind(message.service_center_name.clone());
-        values.push_bind(message.language_code.clone());
-        values.push_bind(message.created_at);
-        query.push(" FROM c RETURNING id, conversation_id, seq");
-        let inserted: Option<(i64, i64, i32)> = query
-            .build_query_as()
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let Some((id, conversation_id, seq)) = inserted else {
-            // Nothing was written: tell a closed conversation from one the viewer cannot see.
-            let (_, status) = self.conversation_status(viewer, code).await?;
-            return Err(if status == ConversationStatus::Closed.as_str() {
-                DomainError::ConversationClosed.into()
-            } else {
-                RepositoryError::unexpected("a message could not be added to an open conversation")
-            });
+        idempotency: Option<Idempotency<Message>>,
+    ) -> RepoResult<Created<Message>> {
+        let Some(idempotency) = idempotency else {
+            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            return insert_message(&mut conn, viewer, code, message)
+                .await
+                .map(Created::New);
         };
-        Ok(Message {
-            id,
-            code: message.code,
-            conversation_id,
-            seq,
-            created_at: message.created_at,
-            message_type: message.message_type,
-            content: message.content,
-            first_name: message.first_name,
-            last_name: message.last_name,
-            service_center_name: message.service_center_name,
-            language_code: message.language_code,
-            is_translated: false,
-            is_read: false,
-        })
+        let at = message.created_at;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if let Claim::Replay(response) =
+            claim(&mut tx, viewer.property_id(), &idempotency, at).await?
+        {
+            return Ok(Created::Replayed(response));
+        }
+        let message = insert_message(&mut tx, viewer, code, message).await?;
+        let response = (idempotency.render)(&message);
+        store(
+            &mut tx,
+            viewer.property_id(),
+            &idempotency.scope,
+            idempotency.key.as_str(),
+            &response,
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Created::New(message))
     }
 
     #[instrument(skip(self, viewer, code, message_code))]
@@ -476,7 +392,7 @@ impl ConversationRepository for PgStore {
         code: &str,
         message_code: Option<String>,
     ) -> RepoResult<()> {
-        let (conversation_id, _) = self.conversation_status(viewer, code).await?;
+        let (conversation_id, _) = conversation_status(&self.pool, viewer, code).await?;
         let (_, read_column) = viewer_side(viewer);
         let target: Option<i32> = match message_code {
             Some(message_code) => Some(
@@ -538,4 +454,152 @@ impl ConversationRepository for PgStore {
         }
         Ok(())
     }
+}
+
+/// Inserts a conversation and its first message in one statement: both rows or neither.
+async fn insert_conversation(
+    conn: &mut PgConnection,
+    new: &NewConversation,
+) -> RepoResult<Conversation> {
+    let (stay_id, guest_identifier) = match &new.owner {
+        GuestOwner::Stay(stay_id) => (Some(*stay_id), None),
+        GuestOwner::Visitor(identifier) => (None, Some(identifier.as_str().to_owned())),
+    };
+    let message = &new.first_message;
+    let sql = format!(
+        "WITH c AS (
+             INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id, guest_identifier,
+                    session_id, subject, conversation_type, room_number, guest_first_name, guest_last_name,
+                    guest_language_code, order_form_details, last_seq, created_at, last_message_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)
+             RETURNING *
+         ), m AS (
+             INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
+                    last_name, service_center_name, language_code, created_at)
+             SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15 FROM c
+             RETURNING *
+         )
+         SELECT {CONVERSATION_COLUMNS}, 0::bigint AS unread_count, m.id AS m_id
+           FROM c JOIN m ON m.conversation_id = c.id {CONVERSATION_JOINS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new.property_id)
+        .bind(&new.code)
+        .bind(new.outlet_id)
+        .bind(new.order_id)
+        .bind(stay_id)
+        .bind(&guest_identifier)
+        .bind(new.session_id)
+        .bind(&new.subject)
+        .bind(new.conversation_type.as_str())
+        .bind(&new.guest.room_number)
+        .bind(&new.guest.first_name)
+        .bind(&new.guest.last_name)
+        .bind(&new.guest.language_code)
+        .bind(&new.order_form_details)
+        .bind(message.created_at)
+        .bind(&message.code)
+        .bind(message.message_type.as_str())
+        .bind(&message.content)
+        .bind(&message.first_name)
+        .bind(&message.last_name)
+        .bind(&message.service_center_name)
+        .bind(&message.language_code)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let conversation = ConversationRow::from_row(&row).map_err(db_error)?;
+    let message_id: i64 = row.try_get("m_id").map_err(db_error)?;
+    let first = stored_message(message.clone(), message_id, conversation.id, 1);
+    conversation.into_conversation(vec![first])
+}
+
+/// A message as just stored: unread by its recipient, not translated.
+fn stored_message(message: NewMessage, id: i64, conversation_id: i64, seq: i32) -> Message {
+    Message {
+        id,
+        code: message.code,
+        conversation_id,
+        seq,
+        created_at: message.created_at,
+        message_type: message.message_type,
+        content: message.content,
+        first_name: message.first_name,
+        last_name: message.last_name,
+        service_center_name: message.service_center_name,
+        language_code: message.language_code,
+        is_translated: false,
+        is_read: false,
+    }
+}
+
+/// Appends a message in one statement. The UPDATE takes the conversation's row lock, so
+/// concurrent replies get consecutive sequence numbers.
+async fn insert_message(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    code: &str,
+    message: NewMessage,
+) -> RepoResult<Message> {
+    let mut query = QueryBuilder::new(
+        "WITH c AS (
+             UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
+    );
+    query.push_bind(message.created_at);
+    query
+        .push(" WHERE c.status = 'Open' AND c.property_id = ")
+        .push_bind(viewer.property_id());
+    push_scope(&mut query, viewer);
+    query.push(" AND c.code = ").push_bind(code.to_owned());
+    query.push(
+        " RETURNING c.property_id, c.id, c.last_seq
+         )
+         INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
+                               last_name, service_center_name, language_code, created_at)
+         SELECT c.property_id, c.id, c.last_seq, ",
+    );
+    let mut values = query.separated(", ");
+    values.push_bind(message.code.clone());
+    values.push_bind(message.message_type.as_str());
+    values.push_bind(message.content.clone());
+    values.push_bind(message.first_name.clone());
+    values.push_bind(message.last_name.clone());
+    values.push_bind(message.service_center_name.clone());
+    values.push_bind(message.language_code.clone());
+    values.push_bind(message.created_at);
+    query.push(" FROM c RETURNING id, conversation_id, seq");
+    let inserted: Option<(i64, i64, i32)> = query
+        .build_query_as()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let Some((id, conversation_id, seq)) = inserted else {
+        // Nothing was written: tell a closed conversation from one the viewer cannot see.
+        let (_, status) = conversation_status(&mut *conn, viewer, code).await?;
+        return Err(if status == ConversationStatus::Closed.as_str() {
+            DomainError::ConversationClosed.into()
+        } else {
+            RepositoryError::unexpected("a message could not be added to an open conversation")
+        });
+    };
+    Ok(stored_message(message, id, conversation_id, seq))
+}
+
+/// The id and status of a conversation the viewer may see, or `ConversationNotFound`.
+async fn conversation_status<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    viewer: &Viewer,
+    code: &str,
+) -> RepoResult<(i64, String)> {
+    let mut query =
+        QueryBuilder::new("SELECT c.id, c.status FROM conversations c WHERE c.property_id = ");
+    query.push_bind(viewer.property_id());
+    push_scope(&mut query, viewer);
+    query.push(" AND c.code = ").push_bind(code.to_owned());
+    query
+        .build_query_as::<(i64, String)>()
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::ConversationNotFound.into())
 }

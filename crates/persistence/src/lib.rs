@@ -6,6 +6,7 @@
 
 mod conversations;
 mod error;
+mod idempotency;
 mod properties;
 mod reference_data;
 mod sessions;

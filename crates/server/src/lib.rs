@@ -14,7 +14,7 @@ use bellhop_application::{
     staff::StaffService, tokens::TokenCodec,
 };
 use bellhop_domain::{clock::Clock, session::SessionPolicy};
-use bellhop_http::{AppState, Limits, Metrics, PoolStats, Readiness};
+use bellhop_http::{state::RateLimits, AppState, Limits, Metrics, PoolStats, Readiness};
 use bellhop_persistence::PgStore;
 use sqlx::PgPool;
 
@@ -86,5 +86,9 @@ pub fn build_state(
         },
         readiness: Arc::new(DatabaseReadiness(pool)),
         metrics,
+        rate_limits: Arc::new(RateLimits::new(
+            settings.rate_limit_per_session,
+            settings.rate_limit_per_address,
+        )),
     }))
 }

@@ -42,6 +42,21 @@ impl Fields {
         Ok(self)
     }
 
+    /// A digest of the fields in a canonical order, without those named in `except` (lower
+    /// case): two requests with the same fields have the same fingerprint, whatever their
+    /// body format, letter case of names, or order.
+    pub fn fingerprint(&self, context: &str, except: &[&str]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut entries: Vec<&(String, Value)> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| !except.contains(&k.as_str()))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let canonical = serde_json::json!([context, entries]);
+        Sha256::digest(canonical.to_string().as_bytes()).into()
+    }
+
     fn raw(&self, name: &str) -> Option<&Value> {
         let key = name.to_lowercase();
         self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
@@ -171,6 +186,25 @@ mod tests {
             ("Message".to_owned(), json!("b")),
         ];
         assert!(Fields::from_pairs(pairs).is_err());
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_case_and_excluded_fields() {
+        let a = fields(json!({"Message": "hi", "outletCode": "BAR", "sessionToken": "one"}));
+        let b = fields(json!({"outletcode": "BAR", "message": "hi", "SESSIONTOKEN": "two"}));
+        assert_eq!(
+            a.fingerprint("create", &["sessiontoken"]),
+            b.fingerprint("create", &["sessiontoken"])
+        );
+        let c = fields(json!({"message": "hello", "outletCode": "BAR"}));
+        assert_ne!(
+            a.fingerprint("create", &["sessiontoken"]),
+            c.fingerprint("create", &["sessiontoken"])
+        );
+        assert_ne!(
+            a.fingerprint("create", &["sessiontoken"]),
+            a.fingerprint("reply", &["sessiontoken"])
+        );
     }
 
     #[test]

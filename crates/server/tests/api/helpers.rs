@@ -45,6 +45,9 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
             "BELLHOP_SESSION_SECRET_PREVIOUS".into(),
             PREVIOUS_SECRET.into(),
         ),
+        // Rate limits are off unless a test turns them on (reliability tests do).
+        ("BELLHOP_RATE_LIMIT_PER_SESSION".into(), "0".into()),
+        ("BELLHOP_RATE_LIMIT_PER_ADDRESS".into(), "0".into()),
     ];
     vars.extend(
         extra
@@ -137,7 +140,8 @@ pub async fn spawn_with(
         .load_demo(clock.now())
         .await
         .expect("demo data loads");
-    let state = build_state(pool.clone(), &settings(extra_settings), clock.clone()).expect("state builds");
+    let state =
+        build_state(pool.clone(), &settings(extra_settings), clock.clone()).expect("state builds");
     let service = test::init_service(bellhop_http::build_app(state)).await;
     TestApp {
         service,

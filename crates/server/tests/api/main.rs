@@ -6,5 +6,6 @@ mod helpers;
 mod conversations_create;
 mod foundation;
 mod guest_api;
+mod reliability;
 mod sessions;
 mod staff;

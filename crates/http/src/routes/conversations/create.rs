@@ -1,10 +1,17 @@
 //! `POST .../Conversations` (the seed endpoint) and `POST .../NonVerifiedGuestConversations`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bellhop_application::conversations::{CreateConversation, CreateVisitorConversation};
+use bellhop_domain::conversation::Conversation;
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::{dto::ConversationDto, error::ApiError, extract::GuestCall, state::AppState};
+use crate::{
+    dto::ConversationDto,
+    error::ApiError,
+    extract::{created_content, GuestCall},
+    state::AppState,
+};
 
 #[derive(Serialize)]
 pub struct ConversationContent {
@@ -12,7 +19,11 @@ pub struct ConversationContent {
 }
 
 #[utoipa::path(post, path = "/API/V40/Interactive/Messages/Conversations", tag = "guest", request_body(content((crate::openapi::CreateConversationRequest = "application/json"), (crate::openapi::CreateConversationRequest = "text/json"), (crate::openapi::CreateConversationRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "createConversationResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope), (status = 404, description = "OutletNotFound or OrderNotFound", body = crate::openapi::Envelope), (status = 409, description = "OrderOutletMismatch", body = crate::openapi::Envelope), (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
-pub async fn create(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    call: GuestCall,
+) -> Result<HttpResponse, ApiError> {
     let result = async {
         let f = &call.fields;
         let request = CreateConversation {
@@ -21,11 +32,16 @@ pub async fn create(state: web::Data<AppState>, call: GuestCall) -> Result<HttpR
             outlet_code: f.text("outletCode")?,
             order_code: f.text("orderCode")?,
         };
-        let conversation = state.conversations.create(&call.session, request).await?;
-        state.metrics.conversation_created("guest");
-        Ok::<_, ApiError>(ConversationContent {
-            conversation: conversation.into(),
-        })
+        let idempotency = call.idempotency(&req, render)?;
+        let created = state
+            .conversations
+            .create(&call.session, request, idempotency)
+            .await?;
+        let (content, new) = created_content(created, render);
+        if new {
+            state.metrics.conversation_created("guest");
+        }
+        Ok::<_, ApiError>(content)
     }
     .await;
     call.finish("createConversationResponse", result)
@@ -34,6 +50,7 @@ pub async fn create(state: web::Data<AppState>, call: GuestCall) -> Result<HttpR
 #[utoipa::path(post, path = "/API/V40/Interactive/Messages/NonVerifiedGuestConversations", tag = "guest", request_body(content((crate::openapi::CreateVisitorConversationRequest = "application/json"), (crate::openapi::CreateVisitorConversationRequest = "text/json"), (crate::openapi::CreateVisitorConversationRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "createConversationResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope), (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope), (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
 pub async fn create_for_visitor(
     state: web::Data<AppState>,
+    req: HttpRequest,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
@@ -45,15 +62,25 @@ pub async fn create_for_visitor(
             order_code: f.text("orderCode")?,
             order_form_details: f.object("orderFormDetailsDictionary")?,
         };
-        let conversation = state
+        let idempotency = call.idempotency(&req, render)?;
+        let created = state
             .conversations
-            .create_for_visitor(&call.session, request)
+            .create_for_visitor(&call.session, request, idempotency)
             .await?;
-        state.metrics.conversation_created("guest");
-        Ok::<_, ApiError>(ConversationContent {
-            conversation: conversation.into(),
-        })
+        let (content, new) = created_content(created, render);
+        if new {
+            state.metrics.conversation_created("guest");
+        }
+        Ok::<_, ApiError>(content)
     }
     .await;
     call.finish("createConversationResponse", result)
+}
+
+/// The `content` of `createConversationResponse`.
+fn render(conversation: &Conversation) -> Value {
+    serde_json::to_value(ConversationContent {
+        conversation: conversation.clone().into(),
+    })
+    .unwrap_or(Value::Null)
 }

@@ -1,10 +1,17 @@
 //! `POST .../Conversations/{code}/Messages` (our extension): the guest adds a message.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bellhop_application::conversations::AddGuestMessage;
+use bellhop_domain::conversation::Message;
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::{dto::MessageDto, error::ApiError, extract::GuestCall, state::AppState};
+use crate::{
+    dto::MessageDto,
+    error::ApiError,
+    extract::{created_content, GuestCall},
+    state::AppState,
+};
 
 #[derive(Serialize)]
 struct MessageContent {
@@ -15,6 +22,7 @@ struct MessageContent {
 pub async fn reply(
     state: web::Data<AppState>,
     code: web::Path<String>,
+    req: HttpRequest,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
@@ -22,15 +30,25 @@ pub async fn reply(
             message: call.fields.text("message")?,
             conversation_type: call.fields.text("conversationType")?,
         };
-        let message = state
+        let idempotency = call.idempotency(&req, render)?;
+        let created = state
             .conversations
-            .add_message(&call.session, &code, request)
+            .add_message(&call.session, &code, request, idempotency)
             .await?;
-        state.metrics.message_created("guest");
-        Ok::<_, ApiError>(MessageContent {
-            message: message.into(),
-        })
+        let (content, new) = created_content(created, render);
+        if new {
+            state.metrics.message_created("guest");
+        }
+        Ok::<_, ApiError>(content)
     }
     .await;
     call.finish("addMessageResponse", result)
+}
+
+/// The `content` of `addMessageResponse`.
+fn render(message: &Message) -> Value {
+    serde_json::to_value(MessageContent {
+        message: message.clone().into(),
+    })
+    .unwrap_or(Value::Null)
 }

@@ -1,18 +1,22 @@
 //! Staff conversation routes: list, get, start, reply, read, close, reopen.
 
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use bellhop_application::staff::StartStaffConversation;
 use bellhop_domain::{
-    conversation::ConversationStatus, staff::StaffConversationFilter, DomainError,
+    conversation::ConversationStatus,
+    conversation::{Conversation, Message},
+    staff::StaffConversationFilter,
+    DomainError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::{json, staff_error};
 use crate::{
     dto::{MessageDto, StaffConversationDto, StaffConversationItemDto},
     error::ApiError,
-    extract::StaffCall,
+    extract::{created_content, StaffCall},
     state::AppState,
 };
 
@@ -103,46 +107,63 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations", tag = "staff", security(("staff_key" = [])), request_body = crate::openapi::StaffStartRequest, responses((status = 201, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "GuestNotFound or OutletNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
-pub async fn start(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    call: StaffCall,
+) -> Result<HttpResponse, ApiError> {
     let f = &call.fields;
     let request = StartStaffConversation {
         room_number: f.text("roomNumber").map_err(staff_error)?,
         outlet_code: f.text("outletCode").map_err(staff_error)?,
         content: f.text("content").map_err(staff_error)?,
     };
-    let conversation = state
+    let idempotency = call.idempotency(&req, render_conversation)?;
+    let created = state
         .staff
-        .start(&call.key, request)
+        .start(&call.key, request, idempotency)
         .await
         .map_err(staff_error)?;
-    state.metrics.conversation_created("staff");
-    json(
-        StatusCode::CREATED,
-        &ConversationBody {
-            conversation: conversation.into(),
-        },
-    )
+    let (body, new) = created_content(created, render_conversation);
+    if new {
+        state.metrics.conversation_created("staff");
+    }
+    json(StatusCode::CREATED, &body)
+}
+
+fn render_conversation(conversation: &Conversation) -> Value {
+    serde_json::to_value(ConversationBody {
+        conversation: conversation.clone().into(),
+    })
+    .unwrap_or(Value::Null)
+}
+
+fn render_message(message: &Message) -> Value {
+    serde_json::to_value(MessageBody {
+        message: message.clone().into(),
+    })
+    .unwrap_or(Value::Null)
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations/{code}/messages", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body = crate::openapi::StaffReplyRequest, responses((status = 201, description = "{message}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
 pub async fn reply(
     state: web::Data<AppState>,
     code: web::Path<String>,
+    req: HttpRequest,
     call: StaffCall,
 ) -> Result<HttpResponse, ApiError> {
     let content = call.fields.text("content").map_err(staff_error)?;
-    let message = state
+    let idempotency = call.idempotency(&req, render_message)?;
+    let created = state
         .staff
-        .reply(&call.key, &code, content.as_deref())
+        .reply(&call.key, &code, content.as_deref(), idempotency)
         .await
         .map_err(staff_error)?;
-    state.metrics.message_created("staff");
-    json(
-        StatusCode::CREATED,
-        &MessageBody {
-            message: message.into(),
-        },
-    )
+    let (body, new) = created_content(created, render_message);
+    if new {
+        state.metrics.message_created("staff");
+    }
+    json(StatusCode::CREATED, &body)
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations/{code}/read", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body(content = Option<crate::openapi::StaffReadRequest>), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound or MessageNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
