@@ -108,7 +108,7 @@ impl ConversationService {
         let content = MessageContent::parse(request.message.as_deref())?;
         let kind = ConversationType::parse(request.conversation_type.as_deref())?;
         let property = self.property(session.property_id).await?;
-        let stay = self.stay(session.property_id, stay_id).await?;
+        let stay = self.session_stay(session, stay_id).await?;
         let order = match request.order_code.as_deref() {
             Some(code) => Some(owned_order(
                 self.stays.find_order(property.id, code).await?,
@@ -258,7 +258,7 @@ impl ConversationService {
         let author = match (kind, &session.identity) {
             (ConversationType::Unsigned, _) => AuthorName::default(),
             (ConversationType::Guest, GuestIdentity::Verified { stay_id }) => {
-                let stay = self.stay(session.property_id, *stay_id).await?;
+                let stay = self.session_stay(session, *stay_id).await?;
                 guest_author(kind, &stay.first_name, &stay.last_name)
             }
             (ConversationType::Guest, _) => {
@@ -327,6 +327,14 @@ impl ConversationService {
             .ok_or_else(|| AppError::internal("a session refers to a missing property"))
     }
 
+    /// The session's stay: read with the session, or (should it be missing) looked up.
+    async fn session_stay(&self, session: &Session, stay_id: i64) -> AppResult<GuestStay> {
+        match &session.stay {
+            Some(stay) if stay.id == stay_id => Ok(stay.clone()),
+            _ => self.stay(session.property_id, stay_id).await,
+        }
+    }
+
     async fn stay(&self, property_id: i64, stay_id: i64) -> AppResult<GuestStay> {
         self.stays
             .get_stay(property_id, stay_id)
@@ -377,7 +385,7 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             ended_at: None,
-            stay_check_out: None,
+            stay: None,
         }
     }
 

@@ -332,7 +332,7 @@ mod tests {
             created_at: new.created_at,
             last_seen_at: new.created_at,
             ended_at: None,
-            stay_check_out: None,
+            stay: None,
         }
     }
 
@@ -485,7 +485,7 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             ended_at: None,
-            stay_check_out: None,
+            stay: None,
         };
         let started = service(stays, sessions, clock)
             .login_by_room(&current, "Hopper", "203")
@@ -514,7 +514,7 @@ mod tests {
                 created_at: now,
                 last_seen_at: now,
                 ended_at: None,
-                stay_check_out: None,
+                stay: None,
             }))
         });
         sessions.expect_touch_session().returning(|_, _, _| Ok(()));
@@ -550,7 +550,7 @@ mod tests {
                 created_at: now,
                 last_seen_at: now,
                 ended_at: None,
-                stay_check_out: None,
+                stay: None,
             }))
         });
         let service = service(MockStayRepository::new(), sessions, clock.clone());

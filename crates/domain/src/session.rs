@@ -4,7 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::{error::DomainError, property::PropertyId, stay::StayId};
+use crate::{
+    error::DomainError,
+    property::PropertyId,
+    stay::{GuestStay, StayId},
+};
 
 /// The id inside a session token.
 pub type SessionId = Uuid;
@@ -59,8 +63,9 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// For a verified guest: the stay's check-out, which bounds the session's life.
-    pub stay_check_out: Option<DateTime<Utc>>,
+    /// For a verified guest: the stay (read with the session), whose check-out bounds the
+    /// session's life.
+    pub stay: Option<GuestStay>,
 }
 
 /// The configurable lifetime rules of sessions.
@@ -94,7 +99,7 @@ impl Session {
     /// no later than check-out plus the grace period.
     pub fn expires_at(&self, policy: &SessionPolicy) -> DateTime<Utc> {
         let idle = self.last_seen_at + policy.idle_timeout;
-        match self.stay_check_out {
+        match self.stay.as_ref().map(|stay| stay.check_out) {
             Some(check_out) if matches!(self.identity, GuestIdentity::Verified { .. }) => {
                 std::cmp::min(idle, check_out + policy.checkout_grace)
             }
@@ -196,7 +201,17 @@ mod tests {
             created_at: now,
             last_seen_at: now,
             ended_at: None,
-            stay_check_out: check_out,
+            stay: check_out.map(|check_out| GuestStay {
+                id: 1,
+                property_id: 1,
+                code: "S-1".into(),
+                room_number: "101".into(),
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                language_code: "en".into(),
+                check_in: now - Duration::days(1),
+                check_out,
+            }),
         }
     }
 

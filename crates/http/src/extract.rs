@@ -265,13 +265,27 @@ impl StaffCall {
     }
 }
 
-/// The response content of a creation: rendered now, or the stored one of a replay.
-pub fn created_content<T>(
+/// The response content of a creation: a new record's typed content, serialised directly so
+/// its fields keep their wire order (a `serde_json::Value` would sort the keys, and the guest
+/// API promises the seed sample's order), or the stored content of a replay.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum CreatedContent<C> {
+    New(C),
+    Replayed(Value),
+}
+
+/// The response content of a creation (see [`CreatedContent`]) and whether it is new.
+pub fn created_content<T, C: Serialize>(
     created: bellhop_domain::idempotency::Created<T>,
-    render: fn(&T) -> Value,
-) -> (Value, bool) {
+    content: fn(&T) -> C,
+) -> (CreatedContent<C>, bool) {
     match created {
-        bellhop_domain::idempotency::Created::New(record) => (render(&record), true),
-        bellhop_domain::idempotency::Created::Replayed(stored) => (stored, false),
+        bellhop_domain::idempotency::Created::New(record) => {
+            (CreatedContent::New(content(&record)), true)
+        }
+        bellhop_domain::idempotency::Created::Replayed(stored) => {
+            (CreatedContent::Replayed(stored), false)
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! (no compile-time macros, so builds never need a database); every query is scoped by
 //! `property_id`. Multi-row writes are single statements (CTEs) or one transaction.
 
+mod cache;
 mod conversations;
 mod error;
 mod idempotency;
@@ -39,11 +40,15 @@ pub async fn is_ready(pool: &PgPool) -> bool {
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    cache: std::sync::Arc<cache::ReferenceCache>,
 }
 
 impl PgStore {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            cache: Default::default(),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -127,13 +127,21 @@ impl PropertyRepository for PgStore {
 
     #[instrument(skip(self))]
     async fn get_property(&self, id: PropertyId) -> RepoResult<Option<Property>> {
+        if let Some(property) = self.cache.property(id) {
+            return Ok(Some(property));
+        }
+        let version = self.cache.version(id);
         let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
         let row: Option<PropertyRow> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.map(Property::try_from).transpose()
+        let property = row.map(Property::try_from).transpose()?;
+        if let (Some(version), Some(property)) = (version, &property) {
+            self.cache.put_property(version, property.clone());
+        }
+        Ok(property)
     }
 
     #[instrument(skip(self))]
@@ -153,6 +161,10 @@ impl PropertyRepository for PgStore {
 
     #[instrument(skip(self))]
     async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Vec<Outlet>> {
+        if let Some(outlets) = self.cache.outlets(property_id) {
+            return Ok(outlets.as_ref().clone());
+        }
+        let version = self.cache.version(property_id);
         let rows: Vec<OutletRow> = sqlx::query_as(
             "SELECT o.id, o.property_id, o.code, o.name, o.description, o.display_order, o.active,
                     o.allow_guest_messages, o.allow_non_verified_guests, o.service_center_name,
@@ -169,6 +181,14 @@ impl PropertyRepository for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.into_iter().map(Outlet::try_from).collect()
+        let outlets = rows
+            .into_iter()
+            .map(Outlet::try_from)
+            .collect::<RepoResult<Vec<_>>>()?;
+        if let Some(version) = version {
+            self.cache
+                .put_outlets(property_id, version, std::sync::Arc::new(outlets.clone()));
+        }
+        Ok(outlets)
     }
 }

@@ -5,6 +5,7 @@ use bellhop_domain::{
     ports::{NewSession, RepoResult, SessionRepository},
     property::PropertyId,
     session::{GuestIdentifier, GuestIdentity, Session, SessionId},
+    stay::GuestStay,
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
@@ -25,13 +26,42 @@ struct SessionRow {
     created_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
-    stay_check_out: Option<DateTime<Utc>>,
+    stay_code: Option<String>,
+    room_number: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    stay_language_code: Option<String>,
+    check_in: Option<DateTime<Utc>>,
+    check_out: Option<DateTime<Utc>>,
+    reference_version: i64,
 }
 
 impl TryFrom<SessionRow> for Session {
     type Error = RepositoryError;
 
     fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        let stay = match (
+            row.stay_id,
+            row.stay_code,
+            row.room_number,
+            row.first_name,
+            row.last_name,
+        ) {
+            (Some(id), Some(code), Some(room_number), Some(first_name), Some(last_name)) => {
+                Some(GuestStay {
+                    id,
+                    property_id: row.property_id,
+                    code,
+                    room_number,
+                    first_name,
+                    last_name,
+                    language_code: row.stay_language_code.unwrap_or_default(),
+                    check_in: row.check_in.unwrap_or_default(),
+                    check_out: row.check_out.unwrap_or_default(),
+                })
+            }
+            _ => None,
+        };
         let identity = match (row.kind.as_str(), row.stay_id, row.guest_identifier) {
             ("anonymous", None, None) => GuestIdentity::Anonymous,
             ("verified", Some(stay_id), None) => GuestIdentity::Verified { stay_id },
@@ -54,7 +84,7 @@ impl TryFrom<SessionRow> for Session {
             created_at: row.created_at,
             last_seen_at: row.last_seen_at,
             ended_at: row.ended_at,
-            stay_check_out: row.stay_check_out,
+            stay,
         })
     }
 }
@@ -67,9 +97,12 @@ const INSERT_SESSION: &str = "
         RETURNING *
     )
     SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
-           s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.check_out AS stay_check_out
+           s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.code AS stay_code, g.room_number, g.first_name, g.last_name,
+           g.language_code AS stay_language_code, g.check_in, g.check_out,
+           coalesce(rv.version, 0) AS reference_version
       FROM s
-      LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id";
+      LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
+      LEFT JOIN reference_versions rv ON rv.property_id = s.property_id";
 
 fn insert_session(
     session: &NewSession,
@@ -109,9 +142,12 @@ impl SessionRepository for PgStore {
     ) -> RepoResult<Option<Session>> {
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
-                    s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.check_out AS stay_check_out
+                    s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.code AS stay_code, g.room_number, g.first_name, g.last_name,
+           g.language_code AS stay_language_code, g.check_in, g.check_out,
+           coalesce(rv.version, 0) AS reference_version
                FROM sessions s
                LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
+               LEFT JOIN reference_versions rv ON rv.property_id = s.property_id
               WHERE s.property_id = $1 AND s.id = $2",
         )
         .bind(property_id)
@@ -119,6 +155,9 @@ impl SessionRepository for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
+        if let Some(row) = &row {
+            self.cache.observe(row.property_id, row.reference_version);
+        }
         row.map(Session::try_from).transpose()
     }
 

@@ -25,6 +25,7 @@ struct StaffKeyRow {
     display_name: String,
     all_outlets: bool,
     outlet_ids: Vec<i64>,
+    reference_version: i64,
 }
 
 #[async_trait]
@@ -33,9 +34,11 @@ impl StaffRepository for PgStore {
     async fn find_staff_key(&self, key_hash: SecretHash) -> RepoResult<Option<StaffKey>> {
         let row: Option<StaffKeyRow> = sqlx::query_as(
             "SELECT k.id, k.property_id, k.display_name, k.all_outlets,
-                    coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS outlet_ids
+                    coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS outlet_ids,
+                    coalesce(max(rv.version), 0) AS reference_version
                FROM staff_keys k
                LEFT JOIN staff_key_outlets ko ON ko.property_id = k.property_id AND ko.staff_key_id = k.id
+               LEFT JOIN reference_versions rv ON rv.property_id = k.property_id
               WHERE k.key_hash = $1 AND k.enabled
               GROUP BY k.property_id, k.id",
         )
@@ -43,6 +46,9 @@ impl StaffRepository for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
+        if let Some(row) = &row {
+            self.cache.observe(row.property_id, row.reference_version);
+        }
         Ok(row.map(|row| StaffKey {
             id: row.id,
             display_name: row.display_name,

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use bellhop_application::reference_data::ReferenceDataService;
 use bellhop_domain::{
     conversation::{
-        ConversationStatus, GuestDetails, GuestOwner, MessageType, NewConversation, NewMessage,
-        Viewer,
+        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
+        NewConversation, NewMessage, Viewer,
     },
+    idempotency::Created,
     naming::ConversationType,
     paging::Page,
     ports::{
@@ -20,6 +21,25 @@ use bellhop_persistence::PgStore;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+async fn create(store: &PgStore, new: NewConversation) -> Result<Conversation, RepositoryError> {
+    match store.create_conversation(new, None).await? {
+        Created::New(conversation) => Ok(conversation),
+        Created::Replayed(_) => panic!("nothing to replay without a key"),
+    }
+}
+
+async fn add(
+    store: &PgStore,
+    viewer: &Viewer,
+    code: &str,
+    message: NewMessage,
+) -> Result<Message, RepositoryError> {
+    match store.add_message(viewer, code, message, None).await? {
+        Created::New(message) => Ok(message),
+        Created::Replayed(_) => panic!("nothing to replay without a key"),
+    }
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 10, 11, 0, 0)
@@ -98,15 +118,12 @@ async fn outlets_come_back_in_display_order_with_their_hours(pool: PgPool) {
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
 async fn a_conversation_and_its_first_message_are_stored_together(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
-    let created = store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0001",
-        ))
-        .await
-        .unwrap();
+    let created = create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0001"),
+    )
+    .await
+    .unwrap();
     assert_eq!(created.outlet_code, "ROOMSVC");
     assert_eq!(created.messages.len(), 1);
     assert_eq!(created.messages[0].seq, 1);
@@ -133,14 +150,11 @@ async fn a_failure_between_the_two_inserts_leaves_neither_row(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let result = store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0002",
-        ))
-        .await;
+    let result = create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0002"),
+    )
+    .await;
     assert!(matches!(result, Err(RepositoryError::Unexpected(_))));
     let conversations: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
         .fetch_one(&pool)
@@ -156,15 +170,12 @@ async fn a_failure_between_the_two_inserts_leaves_neither_row(pool: PgPool) {
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
 async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
-    store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0003",
-        ))
-        .await
-        .unwrap();
+    create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0003"),
+    )
+    .await
+    .unwrap();
     let viewer = Viewer::Guest {
         property_id,
         owner: GuestOwner::Stay(stay_id),
@@ -173,13 +184,13 @@ async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
         let store = store.clone();
         let viewer = viewer.clone();
         tokio::spawn(async move {
-            store
-                .add_message(
-                    &viewer,
-                    "conversation-code-0003",
-                    message(&format!("message-code-{i:08}"), MessageType::Guest, now()),
-                )
-                .await
+            add(
+                &store,
+                &viewer,
+                "conversation-code-0003",
+                message(&format!("message-code-{i:08}"), MessageType::Guest, now()),
+            )
+            .await
         })
     });
     for write in futures_util::future::join_all(writes).await {
@@ -195,15 +206,12 @@ async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
 async fn read_positions_never_move_back(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
-    store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0004",
-        ))
-        .await
-        .unwrap();
+    create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0004"),
+    )
+    .await
+    .unwrap();
     let guest = Viewer::Guest {
         property_id,
         owner: GuestOwner::Stay(stay_id),
@@ -212,22 +220,22 @@ async fn read_positions_never_move_back(pool: PgPool) {
         property_id,
         outlet_ids: None,
     });
-    let first = store
-        .add_message(
-            &staff,
-            "conversation-code-0004",
-            message("staff-message-0001", MessageType::ServiceCenter, now()),
-        )
-        .await
-        .unwrap();
-    let second = store
-        .add_message(
-            &staff,
-            "conversation-code-0004",
-            message("staff-message-0002", MessageType::ServiceCenter, now()),
-        )
-        .await
-        .unwrap();
+    let first = add(
+        &store,
+        &staff,
+        "conversation-code-0004",
+        message("staff-message-0001", MessageType::ServiceCenter, now()),
+    )
+    .await
+    .unwrap();
+    let second = add(
+        &store,
+        &staff,
+        "conversation-code-0004",
+        message("staff-message-0002", MessageType::ServiceCenter, now()),
+    )
+    .await
+    .unwrap();
     store
         .mark_read(&guest, "conversation-code-0004", Some(second.code.clone()))
         .await
@@ -262,15 +270,12 @@ async fn read_positions_never_move_back(pool: PgPool) {
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
 async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
-    store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0005",
-        ))
-        .await
-        .unwrap();
+    create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0005"),
+    )
+    .await
+    .unwrap();
     let other = store
         .in_house_stays_in_room(property_id, "102", now())
         .await
@@ -285,14 +290,14 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
             .get_conversation(&viewer, "conversation-code-0005")
             .await
             .map(|_| ()),
-        store
-            .add_message(
-                &viewer,
-                "conversation-code-0005",
-                message("other-message-001", MessageType::Guest, now()),
-            )
-            .await
-            .map(|_| ()),
+        add(
+            &store,
+            &viewer,
+            "conversation-code-0005",
+            message("other-message-001", MessageType::Guest, now()),
+        )
+        .await
+        .map(|_| ()),
         store
             .mark_read(&viewer, "conversation-code-0005", None)
             .await,
@@ -326,15 +331,12 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
 async fn a_closed_conversation_takes_no_message(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
-    store
-        .create_conversation(conversation(
-            property_id,
-            stay_id,
-            outlet_id,
-            "conversation-code-0006",
-        ))
-        .await
-        .unwrap();
+    create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0006"),
+    )
+    .await
+    .unwrap();
     let viewer = Viewer::Guest {
         property_id,
         owner: GuestOwner::Stay(stay_id),
@@ -348,13 +350,13 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
         )
         .await
         .unwrap();
-    let result = store
-        .add_message(
-            &viewer,
-            "conversation-code-0006",
-            message("late-message-0001", MessageType::Guest, now()),
-        )
-        .await;
+    let result = add(
+        &store,
+        &viewer,
+        "conversation-code-0006",
+        message("late-message-0001", MessageType::Guest, now()),
+    )
+    .await;
     assert!(matches!(
         result,
         Err(RepositoryError::Domain(DomainError::ConversationClosed))
@@ -392,7 +394,10 @@ async fn a_login_replaces_a_session_once(pool: PgPool) {
         .replace_session(old.id, new(Uuid::new_v4()), now())
         .await
         .unwrap();
-    assert_eq!(replaced.stay_check_out, Some(now() + Duration::days(3)));
+    assert_eq!(
+        replaced.stay.map(|s| s.check_out),
+        Some(now() + Duration::days(3))
+    );
     let again = store
         .replace_session(old.id, new(Uuid::new_v4()), now())
         .await;

@@ -348,3 +348,43 @@ async fn the_service_recovers_when_its_connections_are_killed(pool: PgPool) {
     }
     assert!(recovered, "the service did not recover without a restart");
 }
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_change_to_the_outlets_is_seen_by_the_next_request_despite_the_cache(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let token = app.ada().await;
+    let create = |message: &str| {
+        let mut fields = json!({"message": message});
+        fields["sessionToken"] = json!(token);
+        app.post_json(CREATE, fields)
+    };
+    assert_eq!(
+        create("first").await.conversation()["outletCode"],
+        "ROOMSVC"
+    );
+    sqlx::query("UPDATE outlets SET active = false WHERE code = 'ROOMSVC'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        create("second").await.conversation()["outletCode"],
+        "CONCIERGE"
+    );
+    sqlx::query("UPDATE outlets SET name = 'Concierge Desk' WHERE code = 'CONCIERGE'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        create("third").await.conversation()["outletName"],
+        "Concierge Desk"
+    );
+    sqlx::query("DELETE FROM outlet_opening_hours WHERE outlet_id = (SELECT id FROM outlets WHERE code = 'BAR')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        create("fourth").await.conversation()["outletCode"],
+        "BAR",
+        "the bar without hours is always open"
+    );
+}

@@ -37,7 +37,7 @@ pub async fn create(
             .conversations
             .create(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, render);
+        let (content, new) = created_content(created, content_of);
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -67,7 +67,7 @@ pub async fn create_for_visitor(
             .conversations
             .create_for_visitor(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, render);
+        let (content, new) = created_content(created, content_of);
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -78,9 +78,13 @@ pub async fn create_for_visitor(
 }
 
 /// The `content` of `createConversationResponse`.
-fn render(conversation: &Conversation) -> Value {
-    serde_json::to_value(ConversationContent {
+fn content_of(conversation: &Conversation) -> ConversationContent {
+    ConversationContent {
         conversation: conversation.clone().into(),
-    })
-    .unwrap_or(Value::Null)
+    }
+}
+
+/// The same content as stored for idempotent replays.
+fn render(conversation: &Conversation) -> Value {
+    serde_json::to_value(content_of(conversation)).unwrap_or(Value::Null)
 }

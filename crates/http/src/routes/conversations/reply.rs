@@ -35,7 +35,7 @@ pub async fn reply(
             .conversations
             .add_message(&call.session, &code, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, render);
+        let (content, new) = created_content(created, content_of);
         if new {
             state.metrics.message_created("guest");
         }
@@ -46,9 +46,13 @@ pub async fn reply(
 }
 
 /// The `content` of `addMessageResponse`.
-fn render(message: &Message) -> Value {
-    serde_json::to_value(MessageContent {
+fn content_of(message: &Message) -> MessageContent {
+    MessageContent {
         message: message.clone().into(),
-    })
-    .unwrap_or(Value::Null)
+    }
+}
+
+/// The same content as stored for idempotent replays.
+fn render(message: &Message) -> Value {
+    serde_json::to_value(content_of(message)).unwrap_or(Value::Null)
 }

@@ -124,25 +124,32 @@ pub async fn start(
         .start(&call.key, request, idempotency)
         .await
         .map_err(staff_error)?;
-    let (body, new) = created_content(created, render_conversation);
+    let (body, new) = created_content(created, conversation_body);
     if new {
         state.metrics.conversation_created("staff");
     }
     json(StatusCode::CREATED, &body)
 }
 
-fn render_conversation(conversation: &Conversation) -> Value {
-    serde_json::to_value(ConversationBody {
+fn conversation_body(conversation: &Conversation) -> ConversationBody {
+    ConversationBody {
         conversation: conversation.clone().into(),
-    })
-    .unwrap_or(Value::Null)
+    }
+}
+
+fn message_body(message: &Message) -> MessageBody {
+    MessageBody {
+        message: message.clone().into(),
+    }
+}
+
+/// The bodies as stored for idempotent replays.
+fn render_conversation(conversation: &Conversation) -> Value {
+    serde_json::to_value(conversation_body(conversation)).unwrap_or(Value::Null)
 }
 
 fn render_message(message: &Message) -> Value {
-    serde_json::to_value(MessageBody {
-        message: message.clone().into(),
-    })
-    .unwrap_or(Value::Null)
+    serde_json::to_value(message_body(message)).unwrap_or(Value::Null)
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations/{code}/messages", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body = crate::openapi::StaffReplyRequest, responses((status = 201, description = "{message}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
@@ -159,7 +166,7 @@ pub async fn reply(
         .reply(&call.key, &code, content.as_deref(), idempotency)
         .await
         .map_err(staff_error)?;
-    let (body, new) = created_content(created, render_message);
+    let (body, new) = created_content(created, message_body);
     if new {
         state.metrics.message_created("staff");
     }
