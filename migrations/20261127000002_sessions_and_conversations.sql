@@ -103,8 +103,8 @@ CREATE TABLE idempotency_keys (
     scope           text        NOT NULL,
     key             text        NOT NULL,
     request_hash    bytea       NOT NULL,
-    response_status smallint,
-    response_body   jsonb,
+    -- The response exactly as first sent (JSON text; jsonb would reorder its keys).
+    response_body   text,
     created_at      timestamptz NOT NULL,
     PRIMARY KEY (property_id, scope, key),
     CONSTRAINT idempotency_keys_key_length CHECK (char_length(key) BETWEEN 1 AND 255)

@@ -2,7 +2,6 @@
 //! staff key, under which a successful creation is stored and replayed.
 
 use chrono::Duration;
-use serde_json::Value;
 
 use crate::error::DomainError;
 
@@ -31,8 +30,9 @@ impl IdempotencyKey {
     }
 }
 
-/// Turns a created record into the response body that is stored with the key and replayed.
-pub type Render<T> = Box<dyn FnOnce(&T) -> Value + Send + Sync>;
+/// Turns a created record into the response body (JSON text, exactly as sent) that is stored
+/// with the key and replayed byte for byte.
+pub type Render<T> = Box<dyn FnOnce(&T) -> String + Send + Sync>;
 
 /// A creation made under an idempotency key.
 pub struct Idempotency<T> {
@@ -58,8 +58,9 @@ impl<T> std::fmt::Debug for Idempotency<T> {
 pub enum Created<T> {
     /// Created now (and, under a key, stored for replay).
     New(T),
-    /// The key was seen before with the same request: the stored response, nothing created.
-    Replayed(Value),
+    /// The key was seen before with the same request: the stored response (JSON text),
+    /// nothing created.
+    Replayed(String),
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use bellhop_domain::{
 };
 use futures_util::{future::LocalBoxFuture, StreamExt};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::{
     error::{ApiError, Shape},
@@ -227,7 +227,7 @@ fn idempotency<T: 'static>(
     req: &HttpRequest,
     scope: String,
     fields: &Fields,
-    render: fn(&T) -> Value,
+    render: fn(&T) -> String,
 ) -> Result<Option<Idempotency<T>>, ApiError> {
     Ok(idempotency_key(req)?.map(|key| Idempotency {
         scope,
@@ -242,7 +242,7 @@ impl GuestCall {
     pub fn idempotency<T: 'static>(
         &self,
         req: &HttpRequest,
-        render: fn(&T) -> Value,
+        render: fn(&T) -> String,
     ) -> Result<Option<Idempotency<T>>, ApiError> {
         idempotency(
             req,
@@ -258,7 +258,7 @@ impl StaffCall {
     pub fn idempotency<T: 'static>(
         &self,
         req: &HttpRequest,
-        render: fn(&T) -> Value,
+        render: fn(&T) -> String,
     ) -> Result<Option<Idempotency<T>>, ApiError> {
         idempotency(req, format!("staff:{}", self.key.id), &self.fields, render)
             .map_err(ApiError::staff)
@@ -272,7 +272,8 @@ impl StaffCall {
 #[serde(untagged)]
 pub enum CreatedContent<C> {
     New(C),
-    Replayed(Value),
+    /// The stored JSON text, written out byte for byte.
+    Replayed(Box<RawValue>),
 }
 
 /// The response content of a creation (see [`CreatedContent`]) and whether it is new.
@@ -285,7 +286,16 @@ pub fn created_content<T, C: Serialize>(
             (CreatedContent::New(content(&record)), true)
         }
         bellhop_domain::idempotency::Created::Replayed(stored) => {
-            (CreatedContent::Replayed(stored), false)
+            match RawValue::from_string(stored) {
+                Ok(raw) => (CreatedContent::Replayed(raw), false),
+                // Stored by this service, so always JSON; should it not be, answer as JSON null.
+                Err(_) => (
+                    CreatedContent::Replayed(
+                        RawValue::from_string("null".into()).unwrap_or_default(),
+                    ),
+                    false,
+                ),
+            }
         }
     }
 }

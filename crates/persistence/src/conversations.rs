@@ -202,7 +202,7 @@ pub(crate) async fn last_messages(
     let rows: Vec<MessageRow> = sqlx::query_as(&sql)
         .bind(property_id)
         .bind(conversation_ids)
-        .fetch_all(&store.pool)
+        .fetch_all(&mut *store.acquire().await?)
         .await
         .map_err(db_error)?;
     rows.into_iter().map(Message::try_from).collect()
@@ -238,7 +238,7 @@ impl PgStore {
         query.push(" AND c.code = ").push_bind(code.to_owned());
         query
             .build_query_as::<ConversationRow>()
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?
             .ok_or_else(|| DomainError::ConversationNotFound.into())
@@ -254,11 +254,11 @@ impl ConversationRepository for PgStore {
         idempotency: Option<Idempotency<Conversation>>,
     ) -> RepoResult<Created<Conversation>> {
         let Some(idempotency) = idempotency else {
-            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            let mut conn = self.acquire().await?;
             return insert_conversation(&mut conn, &new).await.map(Created::New);
         };
         let at = new.first_message.created_at;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         if let Claim::Replay(response) = claim(&mut tx, new.property_id, &idempotency, at).await? {
             return Ok(Created::Replayed(response));
         }
@@ -290,7 +290,7 @@ impl ConversationRepository for PgStore {
             .push_bind(page.offset());
         let rows: Vec<ConversationRow> = query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         with_last_messages(self, viewer.property_id(), rows).await
@@ -308,7 +308,7 @@ impl ConversationRepository for PgStore {
         let messages: Vec<MessageRow> = sqlx::query_as(&sql)
             .bind(row.property_id)
             .bind(row.id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         let messages = messages
@@ -344,7 +344,7 @@ impl ConversationRepository for PgStore {
             .push_bind(page.offset());
         let rows: Vec<MessageRow> = query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         rows.into_iter().map(Message::try_from).collect()
@@ -359,13 +359,13 @@ impl ConversationRepository for PgStore {
         idempotency: Option<Idempotency<Message>>,
     ) -> RepoResult<Created<Message>> {
         let Some(idempotency) = idempotency else {
-            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            let mut conn = self.acquire().await?;
             return insert_message(&mut conn, viewer, code, message)
                 .await
                 .map(Created::New);
         };
         let at = message.created_at;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         if let Claim::Replay(response) =
             claim(&mut tx, viewer.property_id(), &idempotency, at).await?
         {
@@ -392,7 +392,8 @@ impl ConversationRepository for PgStore {
         code: &str,
         message_code: Option<String>,
     ) -> RepoResult<()> {
-        let (conversation_id, _) = conversation_status(&self.pool, viewer, code).await?;
+        let (conversation_id, _) =
+            conversation_status(&mut *self.acquire().await?, viewer, code).await?;
         let (_, read_column) = viewer_side(viewer);
         let target: Option<i32> = match message_code {
             Some(message_code) => Some(
@@ -402,7 +403,7 @@ impl ConversationRepository for PgStore {
                 .bind(viewer.property_id())
                 .bind(conversation_id)
                 .bind(message_code)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.acquire().await?)
                 .await
                 .map_err(db_error)?
                 .ok_or(DomainError::MessageNotFound)?,
@@ -418,7 +419,7 @@ impl ConversationRepository for PgStore {
             .bind(viewer.property_id())
             .bind(conversation_id)
             .bind(target)
-            .execute(&self.pool)
+            .execute(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -448,7 +449,11 @@ impl ConversationRepository for PgStore {
             .push_bind(viewer.property_id());
         push_scope(&mut query, viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
-        let done = query.build().execute(&self.pool).await.map_err(db_error)?;
+        let done = query
+            .build()
+            .execute(&mut *self.acquire().await?)
+            .await
+            .map_err(db_error)?;
         if done.rows_affected() == 0 {
             return Err(DomainError::ConversationNotFound.into());
         }

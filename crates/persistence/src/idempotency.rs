@@ -7,7 +7,6 @@ use bellhop_domain::{
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgConnection;
 
 use crate::db_error;
@@ -16,7 +15,7 @@ pub(crate) enum Claim {
     /// The key is ours: create, then [`store`] the response before committing.
     Fresh,
     /// The key was used before with the same request: answer with this.
-    Replay(Value),
+    Replay(String),
 }
 
 /// Claims the key in the caller's transaction. A key older than its lifetime counts as new.
@@ -47,7 +46,7 @@ pub(crate) async fn claim<T>(
     if claimed.is_some() {
         return Ok(Claim::Fresh);
     }
-    let (fingerprint, response): (Vec<u8>, Option<Value>) = sqlx::query_as(
+    let (fingerprint, response): (Vec<u8>, Option<String>) = sqlx::query_as(
         "SELECT request_hash, response_body FROM idempotency_keys WHERE property_id = $1 AND scope = $2 AND key = $3",
     )
     .bind(property_id)
@@ -70,7 +69,7 @@ pub(crate) async fn store(
     property_id: i64,
     scope: &str,
     key: &str,
-    response: &Value,
+    response: &str,
 ) -> RepoResult<()> {
     sqlx::query("UPDATE idempotency_keys SET response_body = $4 WHERE property_id = $1 AND scope = $2 AND key = $3")
         .bind(property_id)

@@ -14,7 +14,13 @@ mod sessions;
 mod staff;
 mod stays;
 
-use sqlx::PgPool;
+use std::sync::{
+    atomic::{AtomicU32, Ordering},
+    Arc,
+};
+
+use bellhop_domain::ports::RepoResult;
+use sqlx::{pool::PoolConnection, PgPool, Postgres, Transaction};
 
 pub use error::db_error;
 
@@ -40,7 +46,9 @@ pub async fn is_ready(pool: &PgPool) -> bool {
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
-    cache: std::sync::Arc<cache::ReferenceCache>,
+    cache: Arc<cache::ReferenceCache>,
+    /// Requests waiting for a pool connection right now (for `/metrics`).
+    waiting: Arc<AtomicU32>,
 }
 
 impl PgStore {
@@ -48,7 +56,29 @@ impl PgStore {
         Self {
             pool,
             cache: Default::default(),
+            waiting: Default::default(),
         }
+    }
+
+    /// Requests waiting for a connection right now.
+    pub fn waiting(&self) -> u32 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// A connection from the pool, counted while waited for. Waiting ends with the acquire
+    /// timeout, which callers see as `Unavailable` (503).
+    async fn acquire(&self) -> RepoResult<PoolConnection<Postgres>> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let connection = self.pool.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        connection.map_err(db_error)
+    }
+
+    async fn begin(&self) -> RepoResult<Transaction<'static, Postgres>> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let transaction = self.pool.begin().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        transaction.map_err(db_error)
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -119,7 +119,7 @@ impl PropertyRepository for PgStore {
         let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE code = $1");
         let row: Option<PropertyRow> = sqlx::query_as(&sql)
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         row.map(Property::try_from).transpose()
@@ -134,7 +134,7 @@ impl PropertyRepository for PgStore {
         let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
         let row: Option<PropertyRow> = sqlx::query_as(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         let property = row.map(Property::try_from).transpose()?;
@@ -150,7 +150,7 @@ impl PropertyRepository for PgStore {
             "SELECT token_hash FROM interface_tokens WHERE property_id = $1 AND enabled",
         )
         .bind(property_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         Ok(rows
@@ -178,7 +178,7 @@ impl PropertyRepository for PgStore {
               ORDER BY o.display_order, o.code",
         )
         .bind(property_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         let outlets = rows

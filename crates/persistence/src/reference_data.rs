@@ -20,7 +20,7 @@ type Tx = Transaction<'static, Postgres>;
 impl ReferenceDataRepository for PgStore {
     #[instrument(skip_all, fields(properties = data.properties.len()))]
     async fn load_reference_data(&self, data: &ReferenceData) -> RepoResult<LoadSummary> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let mut summary = LoadSummary::default();
         for (index, property) in data.properties.iter().enumerate() {
             load_property(&mut tx, index, property, &mut summary).await?;

@@ -128,7 +128,7 @@ impl SessionRepository for PgStore {
     #[instrument(skip(self, session), fields(property_id = session.property_id))]
     async fn create_session(&self, session: NewSession) -> RepoResult<Session> {
         insert_session(&session)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?
             .try_into()
@@ -152,7 +152,7 @@ impl SessionRepository for PgStore {
         )
         .bind(property_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         if let Some(row) = &row {
@@ -172,7 +172,7 @@ impl SessionRepository for PgStore {
             .bind(property_id)
             .bind(id)
             .bind(at)
-            .execute(&self.pool)
+            .execute(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -185,7 +185,7 @@ impl SessionRepository for PgStore {
         new: NewSession,
         at: DateTime<Utc>,
     ) -> RepoResult<Session> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin().await?;
         let ended = sqlx::query(
             "UPDATE sessions SET ended_at = $3 WHERE property_id = $1 AND id = $2 AND ended_at IS NULL",
         )
@@ -216,7 +216,7 @@ impl SessionRepository for PgStore {
         )
         .bind(before)
         .bind(batch)
-        .execute(&self.pool)
+        .execute(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         Ok(done.rows_affected())

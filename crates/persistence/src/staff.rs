@@ -43,7 +43,7 @@ impl StaffRepository for PgStore {
               GROUP BY k.property_id, k.id",
         )
         .bind(key_hash.as_slice())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         if let Some(row) = &row {
@@ -109,7 +109,7 @@ impl StaffRepository for PgStore {
             .push_bind(limit);
         let rows: Vec<ConversationRow> = query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         with_last_messages(self, scope.property_id, rows).await
@@ -140,7 +140,7 @@ impl StaffRepository for PgStore {
         query.push(" GROUP BY o.property_id, o.id ORDER BY o.display_order, o.code");
         let rows: Vec<(String, i64, i64)> = query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         Ok(rows

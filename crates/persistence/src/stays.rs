@@ -71,7 +71,7 @@ impl StayRepository for PgStore {
             .bind(property_id)
             .bind(room_number)
             .bind(at)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         Ok(rows.into_iter().map(GuestStay::from).collect())
@@ -88,7 +88,7 @@ impl StayRepository for PgStore {
         let row: Option<StayRow> = sqlx::query_as(&sql)
             .bind(property_id)
             .bind(stay_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;
         Ok(row.map(GuestStay::from))
@@ -101,7 +101,7 @@ impl StayRepository for PgStore {
         )
         .bind(property_id)
         .bind(code)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
         Ok(row.map(|r| Order {

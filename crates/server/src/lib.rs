@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 
-struct DatabaseReadiness(PgPool);
+struct DatabaseReadiness(PgPool, Arc<PgStore>);
 
 #[async_trait]
 impl Readiness for DatabaseReadiness {
@@ -34,7 +34,7 @@ impl Readiness for DatabaseReadiness {
             size: self.0.size(),
             idle: u32::try_from(self.0.num_idle()).unwrap_or(u32::MAX),
             max: options.get_max_connections(),
-            waiting: 0,
+            waiting: self.1.waiting(),
         }
     }
 }
@@ -58,6 +58,7 @@ pub fn build_state(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<web::Data<AppState>> {
     let store = Arc::new(PgStore::new(pool.clone()));
+    let store_for_metrics = store.clone();
     let tokens = TokenCodec::new(
         settings.session_secret.clone(),
         settings.session_secret_previous.clone(),
@@ -84,7 +85,7 @@ pub fn build_state(
             max_body_bytes: settings.max_body_bytes,
             max_page_length: settings.max_page_length,
         },
-        readiness: Arc::new(DatabaseReadiness(pool)),
+        readiness: Arc::new(DatabaseReadiness(pool, store_for_metrics)),
         metrics,
         rate_limits: Arc::new(RateLimits::new(
             settings.rate_limit_per_session,

@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP API against a real PostgreSQL database: every test gets a
 //! fresh database (`#[sqlx::test]`), migrated and loaded with the demo data set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod conversations_create;

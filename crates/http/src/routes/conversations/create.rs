@@ -4,7 +4,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bellhop_application::conversations::{CreateConversation, CreateVisitorConversation};
 use bellhop_domain::conversation::Conversation;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{
     dto::ConversationDto,
@@ -85,6 +84,6 @@ fn content_of(conversation: &Conversation) -> ConversationContent {
 }
 
 /// The same content as stored for idempotent replays.
-fn render(conversation: &Conversation) -> Value {
-    serde_json::to_value(content_of(conversation)).unwrap_or(Value::Null)
+fn render(conversation: &Conversation) -> String {
+    serde_json::to_string(&content_of(conversation)).unwrap_or_default()
 }

@@ -4,7 +4,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bellhop_application::conversations::AddGuestMessage;
 use bellhop_domain::conversation::Message;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{
     dto::MessageDto,
@@ -53,6 +52,6 @@ fn content_of(message: &Message) -> MessageContent {
 }
 
 /// The same content as stored for idempotent replays.
-fn render(message: &Message) -> Value {
-    serde_json::to_value(content_of(message)).unwrap_or(Value::Null)
+fn render(message: &Message) -> String {
+    serde_json::to_string(&content_of(message)).unwrap_or_default()
 }

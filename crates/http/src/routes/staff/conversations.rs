@@ -10,7 +10,6 @@ use bellhop_domain::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{json, staff_error};
 use crate::{
@@ -144,12 +143,12 @@ fn message_body(message: &Message) -> MessageBody {
 }
 
 /// The bodies as stored for idempotent replays.
-fn render_conversation(conversation: &Conversation) -> Value {
-    serde_json::to_value(conversation_body(conversation)).unwrap_or(Value::Null)
+fn render_conversation(conversation: &Conversation) -> String {
+    serde_json::to_string(&conversation_body(conversation)).unwrap_or_default()
 }
 
-fn render_message(message: &Message) -> Value {
-    serde_json::to_value(message_body(message)).unwrap_or(Value::Null)
+fn render_message(message: &Message) -> String {
+    serde_json::to_string(&message_body(message)).unwrap_or_default()
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations/{code}/messages", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body = crate::openapi::StaffReplyRequest, responses((status = 201, description = "{message}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]

@@ -1,0 +1,675 @@
+//! `bellhop-bench`: starts the release server against a fresh database loaded with the demo
+//! data plus a generated data set, drives `POST .../Messages/Conversations` at a fixed
+//! concurrency for a fixed time, measures the database's floor with pgbench doing the same SQL
+//! work, and writes JSON and Markdown results under `bench/results/`.
+//!
+//! Everything runs on this machine, against 127.0.0.1 only, and stops by itself.
+
+mod client;
+mod stats;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde::Serialize;
+use serde_json::{json, Value};
+use stats::{summarise, Summary};
+use tokio::process::{Child, Command};
+
+use crate::client::Connection;
+
+const CREATE: &str = "/API/V40/Interactive/Messages/Conversations";
+const SECRET: &str = "bellhop-benchmark-secret-0123456789abcdef";
+const INTERFACE_TOKEN: &str = "bench-interface-token";
+
+#[derive(Parser, Debug, Clone, Serialize)]
+#[command(about = "Load benchmark of Bellhop's create-conversation endpoint")]
+struct Args {
+    /// How long each load phase runs (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[serde(serialize_with = "as_secs")]
+    duration: Duration,
+    /// Concurrent connections of the load generator (and pgbench clients).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Generated properties (besides the demo one).
+    #[arg(long, default_value_t = 1)]
+    properties: usize,
+    /// Generated outlets per property.
+    #[arg(long, default_value_t = 20)]
+    outlets: usize,
+    /// Generated checked-in stays in all (one session each).
+    #[arg(long, default_value_t = 5000)]
+    stays: usize,
+    /// The server's port on 127.0.0.1.
+    #[arg(long, default_value_t = 18080)]
+    port: u16,
+    /// PostgreSQL server URL (the benchmark database is created on it, and dropped first).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    /// Name of the throwaway benchmark database.
+    #[arg(long, default_value = "bellhop_bench")]
+    database: String,
+    /// Use the release binary as it is (do not run cargo build).
+    #[arg(long)]
+    skip_build: bool,
+    /// Skip the pgbench comparison.
+    #[arg(long)]
+    no_pgbench: bool,
+    /// Where results go.
+    #[arg(long, default_value = "bench/results")]
+    results: PathBuf,
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {raw}"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(value)),
+        "m" => Ok(Duration::from_secs(value * 60)),
+        "ms" => Ok(Duration::from_millis(value)),
+        _ => Err(format!("unknown unit in {raw}: use s, m or ms")),
+    }
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The generated reference data: properties with open outlets and checked-in stays.
+fn reference_file(args: &Args) -> Value {
+    let now = chrono::Utc::now();
+    let check_in = (now - chrono::Duration::days(1)).to_rfc3339();
+    let check_out = (now + chrono::Duration::days(3)).to_rfc3339();
+    let per_property = args.stays.div_ceil(args.properties.max(1));
+    let properties: Vec<Value> = (0..args.properties.max(1))
+        .map(|p| {
+            let outlets: Vec<Value> = (0..args.outlets.max(1))
+                .map(|o| {
+                    json!({"code": format!("OUT-{o:02}"), "name": format!("Outlet {o}"), "displayOrder": o + 1,
+                           "allowGuestMessages": true, "serviceCenterName": format!("Team {o}")})
+                })
+                .collect();
+            let stays: Vec<Value> = (0..per_property)
+                .map(|s| {
+                    json!({"code": format!("S-{s}"), "roomNumber": format!("{}", 1000 + s), "firstName": "Bench",
+                           "lastName": format!("Guest{s}"), "languageCode": "en", "checkIn": check_in, "checkOut": check_out})
+                })
+                .collect();
+            json!({"code": format!("BENCH-{p}"), "name": format!("Bench Hotel {p}"), "brandCode": "BENCH",
+                   "groupCode": "BENCH", "timeZone": "Europe/London", "defaultLanguage": "en",
+                   "interfaceTokens": [{"token": INTERFACE_TOKEN}], "outlets": outlets, "stays": stays})
+        })
+        .collect();
+    json!({ "properties": properties })
+}
+
+struct Server {
+    child: Child,
+    pid: u32,
+    address: String,
+}
+
+impl Server {
+    fn cpu_seconds(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
+            return 0.0;
+        };
+        // Fields after the command name (which may contain spaces) start after ") ".
+        let fields: Vec<&str> = stat
+            .rsplit_once(") ")
+            .map(|(_, rest)| rest.split(' ').collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / clock_ticks()
+    }
+
+    fn memory_kib(&self, field: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(field))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+async fn run_bellhop(
+    binary: &Path,
+    args: &Args,
+    db_url: &str,
+    extra: &[&str],
+) -> anyhow::Result<()> {
+    let status = Command::new(binary)
+        .args(extra)
+        .env("DATABASE_URL", db_url)
+        .env("BELLHOP_SESSION_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .status()
+        .await
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    if !status.success() {
+        bail!("bellhop {extra:?} failed ({status}); args {args:?}");
+    }
+    Ok(())
+}
+
+async fn start_server(binary: &Path, args: &Args, db_url: &str) -> anyhow::Result<Server> {
+    let address = format!("127.0.0.1:{}", args.port);
+    let child = Command::new(binary)
+        .args(["serve", "--demo"])
+        .env("DATABASE_URL", db_url)
+        .env("BELLHOP_BIND", &address)
+        .env("BELLHOP_SESSION_SECRET", SECRET)
+        .env("BELLHOP_RATE_LIMIT_PER_SESSION", "0")
+        .env("BELLHOP_RATE_LIMIT_PER_ADDRESS", "0")
+        .env("BELLHOP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start the server")?;
+    let pid = child.id().context("the server exited at once")?;
+    let server = Server {
+        child,
+        pid,
+        address,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut connection = Connection::new(&server.address);
+        if let Ok((200, _)) = connection.send(&client::get("/health/ready")).await {
+            return Ok(server);
+        }
+        if Instant::now() > deadline {
+            bail!("the server did not become ready within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Opens one verified session per stay, `concurrency` at a time.
+async fn open_sessions(address: &str, args: &Args) -> anyhow::Result<Vec<String>> {
+    let per_property = args.stays.div_ceil(args.properties.max(1));
+    let guests: Vec<(usize, usize)> = (0..args.properties.max(1))
+        .flat_map(|p| (0..per_property).map(move |s| (p, s)))
+        .take(args.stays)
+        .collect();
+    let guests = Arc::new(guests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (guests, next, address) = (guests.clone(), next.clone(), address.to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::new(&address);
+            let mut tokens = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((p, s)) = guests.get(i) else { break };
+                let body = json!({"propertyCode": format!("BENCH-{p}"), "interfaceToken": INTERFACE_TOKEN,
+                                  "roomNumber": format!("{}", 1000 + s), "lastName": format!("Guest{s}")});
+                let (status, body) =
+                    connection.send(&client::post_json("/API/V40/System/Session/InitialiseByRoom", &body.to_string())).await?;
+                if status != 200 {
+                    bail!("InitialiseByRoom answered {status}: {}", String::from_utf8_lossy(&body));
+                }
+                let reply: Value = serde_json::from_slice(&body)?;
+                tokens.push(reply["sessionToken"].as_str().unwrap_or_default().to_owned());
+            }
+            Ok::<_, anyhow::Error>(tokens)
+        }));
+    }
+    let mut tokens = Vec::new();
+    for worker in workers {
+        tokens.extend(worker.await??);
+    }
+    Ok(tokens)
+}
+
+fn create_request(token: &str, n: u64) -> Vec<u8> {
+    let body = json!({"message": format!("Benchmark request {n}: two towels, please."), "conversationType": "guest",
+                      "sessionToken": token});
+    client::post_json(CREATE, &body.to_string())
+}
+
+/// Drives requests from `concurrency` connections for `duration`. With `rate`, each
+/// connection sends on a fixed schedule (open loop; latency counted from the scheduled time);
+/// without, as fast as answers come back.
+async fn drive(
+    address: &str,
+    concurrency: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    request: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> Summary {
+    let counter = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1.0)));
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let (address, counter, errors, request) = (
+            address.to_owned(),
+            counter.clone(),
+            errors.clone(),
+            request.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::new(&address);
+            let mut latencies = Vec::with_capacity(100_000);
+            let offset = interval
+                .map(|i| i.mul_f64(worker as f64 / concurrency as f64))
+                .unwrap_or_default();
+            let mut k = 0u32;
+            loop {
+                let scheduled = match interval {
+                    Some(i) => {
+                        let at = started + offset + i * k;
+                        k += 1;
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            tokio::time::sleep(wait).await;
+                        }
+                        at
+                    }
+                    None => Instant::now(),
+                };
+                if scheduled.duration_since(started) >= duration {
+                    break;
+                }
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                match connection.send(&request(n)).await {
+                    Ok((200, _)) => {
+                        latencies.push(
+                            u32::try_from(scheduled.elapsed().as_micros()).unwrap_or(u32::MAX),
+                        );
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap_or_default());
+    }
+    summarise(
+        all,
+        errors.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+fn pgbench_binary() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/pgbench"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+async fn pgbench(db_url: &str, script: &Path, args: &Args, guests: usize) -> anyhow::Result<f64> {
+    let binary = pgbench_binary().context("pgbench not found under /usr/lib/postgresql/*/bin")?;
+    let output = Command::new(binary)
+        .args([
+            "-n",
+            "-c",
+            &args.concurrency.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &args.duration.as_secs().max(1).to_string(),
+        ])
+        .args(["-D", &format!("guests={guests}"), "-f"])
+        .arg(script)
+        .arg(db_url)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no tps in pgbench output: {text}"))
+}
+
+#[derive(Serialize)]
+struct Results {
+    commit: String,
+    started_at: String,
+    cores: usize,
+    args: Args,
+    create_peak: Summary,
+    create_half_rate: Summary,
+    get_messages_200: Summary,
+    server_cpu_seconds_peak_phase: f64,
+    server_peak_rss_mib: f64,
+    server_rss_mib_with_1000_idle_connections: f64,
+    pgbench_interactive_tps: Option<f64>,
+    pgbench_single_statement_tps: Option<f64>,
+    ratio_to_interactive: Option<f64>,
+    ratio_to_single_statement: Option<f64>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let root = workspace_root();
+    let started_at = chrono::Utc::now();
+    if !args.skip_build {
+        eprintln!("building the release server…");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "-p", "bellhop-server"])
+            .current_dir(&root)
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("cargo build failed");
+        }
+    }
+    let binary = root.join("target/release/bellhop");
+    let db_url = format!("{}/{}", args.postgres.trim_end_matches('/'), args.database);
+
+    eprintln!("fresh database {}…", args.database);
+    let admin =
+        sqlx::PgPool::connect(&format!("{}/postgres", args.postgres.trim_end_matches('/'))).await?;
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        args.database
+    ))
+    .execute(&admin)
+    .await?;
+    admin.close().await;
+
+    let data_file = root.join("target/bench-reference.json");
+    std::fs::write(&data_file, serde_json::to_vec(&reference_file(&args))?)?;
+    run_bellhop(
+        &binary,
+        &args,
+        &db_url,
+        &["load", &data_file.to_string_lossy()],
+    )
+    .await?;
+
+    let mut server = start_server(&binary, &args, &db_url).await?;
+    let address = server.address.clone();
+    eprintln!("opening {} sessions…", args.stays);
+    let tokens = Arc::new(open_sessions(&address, &args).await?);
+
+    let tokens_for_create = tokens.clone();
+    let create: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> = Arc::new(move |n| {
+        let token = &tokens_for_create[(n as usize) % tokens_for_create.len()];
+        create_request(token, n)
+    });
+    eprintln!("warming up…");
+    drive(
+        &address,
+        args.concurrency,
+        Duration::from_secs(2),
+        None,
+        create.clone(),
+    )
+    .await;
+
+    eprintln!("create-conversation at full speed for {:?}…", args.duration);
+    let cpu_before = server.cpu_seconds();
+    let create_peak = drive(
+        &address,
+        args.concurrency,
+        args.duration,
+        None,
+        create.clone(),
+    )
+    .await;
+    let cpu = server.cpu_seconds() - cpu_before;
+    eprintln!(
+        "  {:.0} req/s, p99 {:.1} ms, {} errors",
+        create_peak.requests_per_second, create_peak.p99_ms, create_peak.errors
+    );
+
+    let half = create_peak.requests_per_second / 2.0;
+    eprintln!("create-conversation at half that rate ({half:.0} req/s)…");
+    let create_half_rate = drive(
+        &address,
+        args.concurrency,
+        args.duration,
+        Some(half),
+        create.clone(),
+    )
+    .await;
+    eprintln!(
+        "  p99 {:.1} ms, {} errors",
+        create_half_rate.p99_ms, create_half_rate.errors
+    );
+
+    eprintln!("GET Messages for a guest with 200 messages…");
+    let reader = tokens[0].clone();
+    let mut connection = Connection::new(&address);
+    let existing = {
+        let (_, body) = connection
+            .send(&client::get(&format!(
+                "/API/V40/Interactive/Messages?PageLength=500&SessionToken={reader}"
+            )))
+            .await?;
+        serde_json::from_slice::<Value>(&body)?["responses"][0]["getMessagesResponse"]["content"]
+            ["messages"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    for n in existing..200 {
+        connection.send(&create_request(&reader, n as u64)).await?;
+    }
+    let get_path = format!("/API/V40/Interactive/Messages?PageLength=200&SessionToken={reader}");
+    let get_request = Arc::new(move |_| client::get(&get_path));
+    let get_messages_200 = drive(
+        &address,
+        args.concurrency,
+        args.duration.min(Duration::from_secs(10)),
+        None,
+        get_request,
+    )
+    .await;
+    eprintln!("  {:.0} req/s", get_messages_200.requests_per_second);
+
+    let peak_rss = server.memory_kib("VmHWM:") as f64 / 1024.0;
+    eprintln!("1000 idle keep-alive connections…");
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        let mut connection = Connection::new(&address);
+        if connection.send(&client::get("/health/live")).await.is_ok() {
+            idle.push(connection);
+        }
+    }
+    let idle_rss = server.memory_kib("VmRSS:") as f64 / 1024.0;
+    eprintln!(
+        "  {} connections open, server RSS {idle_rss:.1} MiB",
+        idle.len()
+    );
+    drop(idle);
+    let _ = server.child.kill().await;
+
+    let (mut interactive, mut single) = (None, None);
+    if !args.no_pgbench {
+        let pool = sqlx::PgPool::connect(&db_url).await?;
+        sqlx::raw_sql(
+            "DROP TABLE IF EXISTS bench_guests;
+             CREATE TABLE bench_guests AS
+               SELECT row_number() OVER (ORDER BY s.created_at, s.id) AS n, s.property_id, s.id AS session_id
+                 FROM sessions s WHERE s.kind = 'verified' AND s.ended_at IS NULL;
+             CREATE UNIQUE INDEX ON bench_guests (n);
+             ANALYZE;",
+        )
+        .execute(&pool)
+        .await?;
+        let guests: i64 = sqlx::query_scalar("SELECT count(*) FROM bench_guests")
+            .fetch_one(&pool)
+            .await?;
+        pool.close().await;
+        let guests = usize::try_from(guests).unwrap_or(0);
+        eprintln!("pgbench (a): interactive transaction…");
+        interactive = Some(
+            pgbench(
+                &db_url,
+                &root.join("bench/pgbench/interactive.sql"),
+                &args,
+                guests,
+            )
+            .await?,
+        );
+        eprintln!("pgbench (b): single statement…");
+        single = Some(
+            pgbench(
+                &db_url,
+                &root.join("bench/pgbench/single_statement.sql"),
+                &args,
+                guests,
+            )
+            .await?,
+        );
+    }
+
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let rps = create_peak.requests_per_second;
+    let results = Results {
+        commit,
+        started_at: started_at.to_rfc3339(),
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args: args.clone(),
+        ratio_to_interactive: interactive.map(|tps| rps / tps),
+        ratio_to_single_statement: single.map(|tps| rps / tps),
+        create_peak,
+        create_half_rate,
+        get_messages_200,
+        server_cpu_seconds_peak_phase: cpu,
+        server_peak_rss_mib: peak_rss,
+        server_rss_mib_with_1000_idle_connections: idle_rss,
+        pgbench_interactive_tps: interactive,
+        pgbench_single_statement_tps: single,
+    };
+    write_results(&root.join(&args.results), &results)?;
+    Ok(())
+}
+
+fn write_results(dir: &Path, r: &Results) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = format!("{stamp}-{}", r.commit);
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string_pretty(r)?,
+    )?;
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("—".to_owned(), |v| format!("{v:.digits$}"));
+    let check = |ok: bool| if ok { "met" } else { "NOT met" };
+    let markdown = format!(
+        "# Bellhop benchmark {name}\n\n\
+         Commit `{commit}`, {cores} cores, {concurrency} connections, {secs} s per phase, {stays} stays, \
+         {outlets} outlets per property; server, PostgreSQL and load generator on one machine.\n\n\
+         | measure | value | target |\n|---|---|---|\n\
+         | create-conversation throughput | {rps:.0} req/s | |\n\
+         | latency p50 / p90 / p99 / max at peak | {p50:.1} / {p90:.1} / {p99:.1} / {max:.1} ms | |\n\
+         | errors (peak, half rate) | {e1}, {e2} | 0: {errors_ok} |\n\
+         | p99 at half the peak rate ({half:.0} req/s) | {hp99:.1} ms | < 20 ms: {p99_ok} |\n\
+         | server CPU during the peak phase | {cpu:.1} s | |\n\
+         | server peak RSS | {rss:.1} MiB | < 100 MiB: {rss_ok} |\n\
+         | server RSS with 1000 idle keep-alive connections | {idle:.1} MiB | |\n\
+         | GET Messages (200 messages) | {get:.0} req/s, p99 {getp99:.1} ms | |\n\
+         | pgbench (a) interactive transaction | {a} tps | |\n\
+         | pgbench (b) single statement | {b} tps | |\n\
+         | endpoint / (a) | {ra} | ≥ 1.0: {ra_ok} |\n\
+         | endpoint / (b) | {rb} | ≥ 0.6: {rb_ok} |\n",
+        commit = r.commit,
+        cores = r.cores,
+        concurrency = r.args.concurrency,
+        secs = r.args.duration.as_secs(),
+        stays = r.args.stays,
+        outlets = r.args.outlets,
+        rps = r.create_peak.requests_per_second,
+        p50 = r.create_peak.p50_ms,
+        p90 = r.create_peak.p90_ms,
+        p99 = r.create_peak.p99_ms,
+        max = r.create_peak.max_ms,
+        e1 = r.create_peak.errors,
+        e2 = r.create_half_rate.errors,
+        errors_ok = check(r.create_peak.errors + r.create_half_rate.errors == 0),
+        half = r.create_peak.requests_per_second / 2.0,
+        hp99 = r.create_half_rate.p99_ms,
+        p99_ok = check(r.create_half_rate.p99_ms < 20.0),
+        cpu = r.server_cpu_seconds_peak_phase,
+        rss = r.server_peak_rss_mib,
+        rss_ok = check(r.server_peak_rss_mib < 100.0),
+        idle = r.server_rss_mib_with_1000_idle_connections,
+        get = r.get_messages_200.requests_per_second,
+        getp99 = r.get_messages_200.p99_ms,
+        a = opt(r.pgbench_interactive_tps, 0),
+        b = opt(r.pgbench_single_statement_tps, 0),
+        ra = opt(r.ratio_to_interactive, 2),
+        rb = opt(r.ratio_to_single_statement, 2),
+        ra_ok = check(r.ratio_to_interactive.is_some_and(|v| v >= 1.0)),
+        rb_ok = check(r.ratio_to_single_statement.is_some_and(|v| v >= 0.6)),
+    );
+    std::fs::write(dir.join(format!("{name}.md")), &markdown)?;
+    println!("{markdown}");
+    eprintln!(
+        "results written to {}",
+        dir.join(format!("{name}.{{json,md}}")).display()
+    );
+    Ok(())
+}
