@@ -68,6 +68,13 @@ struct Args {
     /// Where results go.
     #[arg(long, default_value = "bench/results")]
     results: PathBuf,
+    /// Soak instead: mixed traffic (create, reply, read, get) for --duration at --rate,
+    /// sampling the server's memory every 10 s.
+    #[arg(long)]
+    soak: bool,
+    /// Requests per second of the soak; default 70 % of a 10 s create-conversation peak.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -451,6 +458,18 @@ async fn main() -> anyhow::Result<()> {
         let token = &tokens_for_create[(n as usize) % tokens_for_create.len()];
         create_request(token, n)
     });
+    if args.soak {
+        let report = soak(&server, &args, tokens.clone(), create.clone()).await?;
+        let _ = server.child.kill().await;
+        std::fs::create_dir_all(root.join(&args.results))?;
+        let name = format!("soak-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+        std::fs::write(
+            root.join(&args.results).join(format!("{name}.json")),
+            serde_json::to_string_pretty(&report)?,
+        )?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     eprintln!("warming up…");
     drive(
         &address,
@@ -672,4 +691,126 @@ fn write_results(dir: &Path, r: &Results) -> anyhow::Result<()> {
         dir.join(format!("{name}.{{json,md}}")).display()
     );
     Ok(())
+}
+
+#[derive(Serialize)]
+struct SoakReport {
+    rate: f64,
+    seconds: f64,
+    requests: u64,
+    errors: u64,
+    p99_ms: f64,
+    rss_mib_samples: Vec<f64>,
+    rss_mib_first: f64,
+    rss_mib_last: f64,
+    rss_mib_max: f64,
+}
+
+/// Mixed traffic at a fixed rate: per connection, in turn, create a conversation, add a
+/// message to it, mark it read, and read the guest's messages.
+async fn soak(
+    server: &Server,
+    args: &Args,
+    tokens: Arc<Vec<String>>,
+    create: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> anyhow::Result<SoakReport> {
+    let rate = match args.rate {
+        Some(rate) => rate,
+        None => {
+            eprintln!("measuring the peak for 10 s…");
+            let peak = drive(
+                &server.address,
+                args.concurrency,
+                Duration::from_secs(10),
+                None,
+                create,
+            )
+            .await;
+            peak.requests_per_second * 0.7
+        }
+    };
+    eprintln!("soaking at {rate:.0} req/s for {:?}…", args.duration);
+    let interval = Duration::from_secs_f64(args.concurrency as f64 / rate.max(1.0));
+    let started = Instant::now();
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    let concurrency = args.concurrency;
+    for worker in 0..concurrency {
+        let (address, tokens, errors, duration) = (
+            server.address.clone(),
+            tokens.clone(),
+            errors.clone(),
+            args.duration,
+        );
+        workers.push(tokio::spawn(async move {
+            let token = tokens[worker % tokens.len()].clone();
+            let mut connection = Connection::new(&address);
+            let mut latencies = Vec::new();
+            let mut code = String::new();
+            let offset = interval.mul_f64(worker as f64 / concurrency as f64);
+            for k in 0u32.. {
+                let scheduled = started + offset + interval * k;
+                if scheduled.duration_since(started) >= duration {
+                    break;
+                }
+                if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
+                    tokio::time::sleep(wait).await;
+                }
+                let request = match (k % 4, code.is_empty()) {
+                    (0, _) | (_, true) => create_request(&token, u64::from(k)),
+                    (1, false) => client::post_json(
+                        &format!("{CREATE}/{code}/Messages"),
+                        &json!({"message": "And some water, please.", "sessionToken": token}).to_string(),
+                    ),
+                    (2, false) => client::post_json(
+                        &format!("{CREATE}/{code}/Read"),
+                        &json!({"sessionToken": token}).to_string(),
+                    ),
+                    _ => client::get(&format!("/API/V40/Interactive/Messages?PageLength=50&DescendingOrder=true&SessionToken={token}")),
+                };
+                match connection.send(&request).await {
+                    Ok((200, body)) => {
+                        latencies.push(u32::try_from(scheduled.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        if k % 4 == 0 || code.is_empty() {
+                            if let Ok(reply) = serde_json::from_slice::<Value>(&body) {
+                                if let Some(c) = reply["responses"][0]["createConversationResponse"]["content"]["conversation"]["code"].as_str() {
+                                    code = c.to_owned();
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut samples = Vec::new();
+    while started.elapsed() < args.duration {
+        samples.push(server.memory_kib("VmRSS:") as f64 / 1024.0);
+        tokio::time::sleep(Duration::from_secs(10).min(args.duration)).await;
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap_or_default());
+    }
+    samples.push(server.memory_kib("VmRSS:") as f64 / 1024.0);
+    let summary = summarise(
+        all,
+        errors.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(SoakReport {
+        rate,
+        seconds: summary.seconds,
+        requests: summary.requests,
+        errors: summary.errors,
+        p99_ms: summary.p99_ms,
+        rss_mib_first: samples.first().copied().unwrap_or_default(),
+        rss_mib_last: samples.last().copied().unwrap_or_default(),
+        rss_mib_max: samples.iter().copied().fold(0.0, f64::max),
+        rss_mib_samples: samples,
+    })
 }
