@@ -361,8 +361,11 @@ fn pgbench_binary() -> Option<PathBuf> {
 async fn pgbench(db_url: &str, script: &Path, args: &Args, guests: usize) -> anyhow::Result<f64> {
     let binary = pgbench_binary().context("pgbench not found under /usr/lib/postgresql/*/bin")?;
     let output = Command::new(binary)
+        // Prepared statements, as the server's driver uses them: a fair floor.
         .args([
             "-n",
+            "-M",
+            "prepared",
             "-c",
             &args.concurrency.to_string(),
             "-j",

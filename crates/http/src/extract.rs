@@ -80,6 +80,19 @@ async fn read_fields(
         .map_err(|e| ApiError::from(e).shaped(shape))
 }
 
+/// Whether a path parameter holds a NUL. Every path parameter a session or a staff key goes
+/// with is a conversation code, and no code holds a NUL (PostgreSQL cannot even compare such
+/// text), so such a path names no conversation: `ConversationNotFound`, never a database error.
+fn path_holds_nul(req: &HttpRequest) -> bool {
+    req.match_info()
+        .iter()
+        .any(|(_, value)| value.contains('\0'))
+}
+
+fn unknown_conversation() -> ApiError {
+    ApiError::from(bellhop_domain::DomainError::ConversationNotFound)
+}
+
 /// The decoded fields of a guest request that needs no session (session start).
 pub struct GuestInput {
     pub fields: Fields,
@@ -115,7 +128,7 @@ impl FromRequest for GuestCall {
         let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
             let state = state(&req)?;
-            let fields = read_fields(req, payload, Shape::Envelope).await?;
+            let fields = read_fields(req.clone(), payload, Shape::Envelope).await?;
             let token = fields.text("sessionToken")?.ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::SessionTokenRequired,
@@ -129,6 +142,9 @@ impl FromRequest for GuestCall {
                     .map_err(|wait| {
                         ApiError::too_many_requests(wait).with_token(auth.token.clone())
                     })?;
+            }
+            if path_holds_nul(&req) {
+                return Err(unknown_conversation().with_token(auth.token));
             }
             Ok(Self {
                 fields,
@@ -194,7 +210,10 @@ impl FromRequest for StaffCall {
                 .authenticate(&secret)
                 .await
                 .map_err(|e| ApiError::from(e).staff())?;
-            let fields = read_fields(req, payload, Shape::Staff).await?;
+            let fields = read_fields(req.clone(), payload, Shape::Staff).await?;
+            if path_holds_nul(&req) {
+                return Err(unknown_conversation().staff());
+            }
             Ok(Self { key, fields })
         })
     }

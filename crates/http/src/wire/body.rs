@@ -114,7 +114,8 @@ fn json_problem(error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match error.classify() {
         Category::Io => "unreadable",
-        Category::Syntax => "syntax error",
+        // Not "syntax error": that is how SQL errors read, and no error may look like one.
+        Category::Syntax => "malformed JSON",
         Category::Data => "not an object, or a value of the wrong type",
         Category::Eof => "unexpected end",
     };

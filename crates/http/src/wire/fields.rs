@@ -26,9 +26,17 @@ impl Fields {
     fn insert(&mut self, name: String, value: Value) -> Result<(), DomainError> {
         let key = name.to_lowercase();
         if self.entries.iter().any(|(existing, _)| *existing == key) {
-            return Err(DomainError::invalid_request(format!(
-                "The field '{name}' is given more than once."
-            )));
+            // The name is the client's own text: it is named back only when it is a plain
+            // identifier, so an error never echoes arbitrary input (markup, SQL, megabytes).
+            let plain = name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            return Err(DomainError::invalid_request(if plain {
+                format!("The field '{name}' is given more than once.")
+            } else {
+                "A field is given more than once.".to_owned()
+            }));
         }
         self.entries.push((key, value));
         Ok(())

@@ -8,6 +8,7 @@ mod helpers;
 mod conversations_create;
 mod foundation;
 mod guest_api;
+mod hostile;
 mod reliability;
 mod sessions;
 mod staff;
