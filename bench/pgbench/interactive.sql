@@ -1,5 +1,5 @@
 -- pgbench (a): the SQL work of POST .../Messages/Conversations as an interactive transaction,
--- one statement per round trip: read the session (with its stay), read the property, resolve
+-- one statement per round trip (pgbench -M prepared, as the server uses prepared statements): read the session (with its stay), read the property, resolve
 -- the outlet, insert the conversation and its first message.
 \set n random(1, :guests)
 BEGIN;
@@ -16,14 +16,14 @@ SELECT o.id AS oid FROM outlets o
 WITH c AS (
     INSERT INTO conversations (property_id, code, outlet_id, stay_id, session_id, subject, conversation_type,
            room_number, guest_first_name, guest_last_name, guest_language_code, last_seq, created_at, last_message_at)
-    VALUES (:pid, md5(random()::text), :oid, :stay, ':sid', 'Benchmark request', 'guest',
-            ':room', ':fname', ':lname', ':glang', 1, now(), now())
+    VALUES (:pid, md5(random()::text), :oid, :stay, :sid, 'Benchmark request', 'guest',
+            :room, :fname, :lname, :glang, 1, now(), now())
     RETURNING *
 ), m AS (
     INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name, last_name,
            service_center_name, language_code, created_at)
     SELECT c.property_id, c.id, 1, md5(random()::text), 'Guest', 'Benchmark request: two towels, please.',
-           c.guest_first_name, c.guest_last_name, '', ':lang', c.created_at FROM c
+           c.guest_first_name, c.guest_last_name, '', :lang, c.created_at FROM c
     RETURNING *
 )
 SELECT c.id, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id;

@@ -222,10 +222,10 @@ impl ConversationService {
 
     /// One of the guest's conversations with all its messages.
     #[instrument(skip_all)]
-    pub async fn get(&self, session: &Session, code: &str) -> AppResult<Conversation> {
+    pub async fn get(&self, session: &Session, code: &str, page: Page) -> AppResult<Conversation> {
         Ok(self
             .conversations
-            .get_conversation(&guest_viewer(session)?, code)
+            .get_conversation(&guest_viewer(session)?, code, Some(page))
             .await?)
     }
 
@@ -262,7 +262,10 @@ impl ConversationService {
                 guest_author(kind, &stay.first_name, &stay.last_name)
             }
             (ConversationType::Guest, _) => {
-                let conversation = self.conversations.get_conversation(&viewer, code).await?;
+                let conversation = self
+                    .conversations
+                    .get_conversation(&viewer, code, None)
+                    .await?;
                 match conversation.order_form_details {
                     Some(form) => OrderFormDetails::parse(form)
                         .map(|f| f.author_name())

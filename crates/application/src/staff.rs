@@ -119,7 +119,7 @@ impl StaffService {
     pub async fn get(&self, key: &StaffKey, code: &str) -> AppResult<Conversation> {
         Ok(self
             .conversations
-            .get_conversation(&Viewer::Staff(key.scope.clone()), code)
+            .get_conversation(&Viewer::Staff(key.scope.clone()), code, None)
             .await?)
     }
 
@@ -202,7 +202,10 @@ impl StaffService {
     ) -> AppResult<Created<Message>> {
         let content = MessageContent::parse(content)?;
         let viewer = Viewer::Staff(key.scope.clone());
-        let conversation = self.conversations.get_conversation(&viewer, code).await?;
+        let conversation = self
+            .conversations
+            .get_conversation(&viewer, code, None)
+            .await?;
         let property = self
             .properties
             .get_property(key.scope.property_id)
@@ -240,7 +243,10 @@ impl StaffService {
         self.conversations
             .mark_read(&viewer, code, message_code)
             .await?;
-        Ok(self.conversations.get_conversation(&viewer, code).await?)
+        Ok(self
+            .conversations
+            .get_conversation(&viewer, code, None)
+            .await?)
     }
 
     #[instrument(skip_all)]
@@ -254,7 +260,10 @@ impl StaffService {
         self.conversations
             .set_status(&viewer, code, status, self.clock.now())
             .await?;
-        Ok(self.conversations.get_conversation(&viewer, code).await?)
+        Ok(self
+            .conversations
+            .get_conversation(&viewer, code, None)
+            .await?)
     }
 
     #[instrument(skip_all)]

@@ -68,6 +68,10 @@ struct Args {
     /// Where results go.
     #[arg(long, default_value = "bench/results")]
     results: PathBuf,
+    /// The server's BELLHOP_DB_POOL_SIZE; default: one connection per concurrent client, as
+    /// pgbench has (so both sides get the same group commit).
+    #[arg(long)]
+    pool_size: Option<u32>,
     /// Soak instead: mixed traffic (create, reply, read, get) for --duration at --rate,
     /// sampling the server's memory every 10 s.
     #[arg(long)]
@@ -209,6 +213,12 @@ async fn start_server(binary: &Path, args: &Args, db_url: &str) -> anyhow::Resul
         .env("BELLHOP_RATE_LIMIT_PER_SESSION", "0")
         .env("BELLHOP_RATE_LIMIT_PER_ADDRESS", "0")
         .env("BELLHOP_LOG_FORMAT", "json")
+        .env(
+            "BELLHOP_DB_POOL_SIZE",
+            args.pool_size
+                .unwrap_or(args.concurrency as u32)
+                .to_string(),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)

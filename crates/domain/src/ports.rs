@@ -123,9 +123,14 @@ pub trait ConversationRepository: Send + Sync {
         viewer: &Viewer,
         page: Page,
     ) -> RepoResult<Vec<Conversation>>;
-    /// One conversation the viewer may see, with all its messages oldest first.
-    /// Errors: `ConversationNotFound` (unknown, or not the viewer's).
-    async fn get_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation>;
+    /// One conversation the viewer may see, with its messages oldest first: the given page of
+    /// them, or all. Errors: `ConversationNotFound` (unknown, or not the viewer's).
+    async fn get_conversation(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        messages: Option<Page>,
+    ) -> RepoResult<Conversation>;
     /// Every message of the guest's conversations, by creation time then sequence.
     async fn list_messages(
         &self,

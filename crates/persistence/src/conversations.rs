@@ -297,17 +297,27 @@ impl ConversationRepository for PgStore {
     }
 
     #[instrument(skip(self, viewer, code))]
-    async fn get_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation> {
+    async fn get_conversation(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        messages: Option<Page>,
+    ) -> RepoResult<Conversation> {
         let row = self.find_conversation_row(viewer, code).await?;
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM conversations c
                JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
               WHERE c.property_id = $1 AND c.id = $2
-              ORDER BY m.seq"
+              ORDER BY m.seq
+              LIMIT $3 OFFSET $4"
         );
+        let (limit, offset) =
+            messages.map_or((None, 0), |page| (Some(page.limit()), page.offset()));
         let messages: Vec<MessageRow> = sqlx::query_as(&sql)
             .bind(row.property_id)
             .bind(row.id)
+            .bind(limit)
+            .bind(offset)
             .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;

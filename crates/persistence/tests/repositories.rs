@@ -133,7 +133,7 @@ async fn a_conversation_and_its_first_message_are_stored_together(pool: PgPool) 
         owner: GuestOwner::Stay(stay_id),
     };
     let fetched = store
-        .get_conversation(&viewer, "conversation-code-0001")
+        .get_conversation(&viewer, "conversation-code-0001", None)
         .await
         .unwrap();
     assert_eq!(fetched.messages, created.messages);
@@ -245,7 +245,7 @@ async fn read_positions_never_move_back(pool: PgPool) {
         .await
         .unwrap();
     let seen = store
-        .get_conversation(&guest, "conversation-code-0004")
+        .get_conversation(&guest, "conversation-code-0004", None)
         .await
         .unwrap();
     assert!(seen
@@ -287,7 +287,7 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
     };
     for result in [
         store
-            .get_conversation(&viewer, "conversation-code-0005")
+            .get_conversation(&viewer, "conversation-code-0005", None)
             .await
             .map(|_| ()),
         add(

@@ -1444,3 +1444,49 @@ async fn conversation_routes_answer_405_for_other_methods(pool: PgPool) {
             .assert_error(405, "MethodNotAllowed");
     }
 }
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn one_conversations_messages_are_paged_oldest_first(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    let code = app
+        .start_conversation(&token, json!({"message": "one"}))
+        .await;
+    for text in ["two", "three", "four", "five"] {
+        app.post_json(
+            &format!("/API/V40/Interactive/Messages/Conversations/{code}/Messages"),
+            json!({"message": text, "sessionToken": token}),
+        )
+        .await
+        .assert_ok();
+    }
+    let path = |query: &str| {
+        format!("/API/V40/Interactive/Messages/Conversations/{code}?SessionToken={token}{query}")
+    };
+    let page = app.get(&path("&PageNumber=2&PageLength=2")).await;
+    let contents: Vec<&str> = page.content("getConversationResponse")["conversation"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["three", "four"]);
+    let all = app.get(&path("")).await;
+    assert_eq!(
+        all.content("getConversationResponse")["conversation"]["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    app.get(&path("&PageLength=0"))
+        .await
+        .assert_error(400, "InvalidPaging");
+    let past_the_end = app.get(&path("&PageNumber=9&PageLength=2")).await;
+    assert!(
+        past_the_end.content("getConversationResponse")["conversation"]["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
