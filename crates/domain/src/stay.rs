@@ -27,16 +27,16 @@ impl GuestStay {
     }
 }
 
-/// Folds a name for comparison: surrounding whitespace dropped, accents and other combining
-/// marks removed (after canonical decomposition), letters lower-cased. The Turkish dotless
-/// `ı` folds to `i` too, so `IŞIK`, `Işık` and `isik` are one name.
+/// Folds a name for comparison: surrounding whitespace dropped, compatibility decomposition
+/// (so ligatures become letters), accents and other combining marks removed, then a caseless
+/// form: upper- then lower-cased, which also folds `ß` to `ss`, the Turkish dotless `ı` to `i`
+/// and the Greek final `ς` to `σ`. `IŞIK`, `Işık` and `isik` are one name; so are `Straße` and
+/// `STRASSE`.
 pub fn fold_name(name: &str) -> String {
-    name.trim()
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ı' { 'i' } else { c })
-        .collect()
+    let stripped: String = name.nfkd().filter(|c| !is_combining_mark(*c)).collect();
+    let stripped = stripped.trim();
+    // The capital sharp s (ẞ) lower-cases to ß, which only upper-casing turns into ss.
+    stripped.to_uppercase().to_lowercase().replace('ß', "ss")
 }
 
 /// The verification rule for last names: equal after [`fold_name`]; an empty name never matches.
@@ -87,6 +87,14 @@ mod tests {
         assert!(last_names_match("İnce", "ince"));
         assert!(last_names_match("IŞIK", "Işık"));
         assert!(last_names_match("isik", "Işık"));
+    }
+
+    #[test]
+    fn sharp_s_ligatures_and_final_sigma_fold_to_their_plain_letters() {
+        assert!(last_names_match("STRASSE", "Straße"));
+        assert!(last_names_match("straße", "STRASSE"));
+        assert!(last_names_match("Griﬃth", "GRIFFITH"));
+        assert!(last_names_match("ΟΔΥΣΣΕΥΣ", "Οδυσσευς"));
     }
 
     #[test]

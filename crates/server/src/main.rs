@@ -71,7 +71,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    telemetry::init(settings.log_format, &settings.log_filter);
+    let serving = matches!(cli.command, Command::Serve { .. });
+    telemetry::init(settings.log_format, &settings.log_filter, !serving);
     let result = actix_web::rt::System::new().block_on(run(cli.command, settings));
     if let Err(error) = result {
         tracing::error!(

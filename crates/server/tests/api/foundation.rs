@@ -367,3 +367,45 @@ fn a_missing_secret_stops_start_up_with_one_clear_line() {
         "configuration error: BELLHOP_SESSION_SECRET is required (or run with --demo)"
     );
 }
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn the_purge_command_deletes_only_long_ended_sessions(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    app.ada().await;
+    app.anonymous().await;
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = CASE kind WHEN 'anonymous' THEN now() - interval '41 days' ELSE now() END,
+                             ended_at = CASE kind WHEN 'anonymous' THEN now() - interval '40 days' END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args([
+            "sessions",
+            "purge",
+            "--older-than-days",
+            "30",
+            "--batch",
+            "1",
+        ])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{database}"),
+        )
+        .env("BELLHOP_SESSION_SECRET", SECRET)
+        .output()
+        .expect("bellhop runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.trim(), "deleted 1 sessions");
+    assert_eq!(app.count("sessions").await, 1);
+}
