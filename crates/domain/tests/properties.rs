@@ -1,5 +1,7 @@
 //! Property-based tests of the domain rules: they hold for any input, not just the examples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use bellhop_domain::{
     form_details::OrderFormDetails,
     message::{derive_subject, MessageContent, SUBJECT_MAX_CHARS},

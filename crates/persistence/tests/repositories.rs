@@ -1,5 +1,7 @@
 //! Repository integration tests against real PostgreSQL (one fresh database per test).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use bellhop_application::reference_data::ReferenceDataService;
