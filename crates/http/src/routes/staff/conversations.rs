@@ -198,17 +198,7 @@ pub async fn close(
     code: web::Path<String>,
     call: StaffCall,
 ) -> Result<HttpResponse, ApiError> {
-    let conversation = state
-        .staff
-        .set_status(&call.key, &code, ConversationStatus::Closed)
-        .await
-        .map_err(staff_error)?;
-    json(
-        StatusCode::OK,
-        &ConversationBody {
-            conversation: conversation.into(),
-        },
-    )
+    set_status(&state, &code, &call, ConversationStatus::Closed).await
 }
 
 #[utoipa::path(post, path = "/staff/v1/conversations/{code}/reopen", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
@@ -217,9 +207,19 @@ pub async fn reopen(
     code: web::Path<String>,
     call: StaffCall,
 ) -> Result<HttpResponse, ApiError> {
+    set_status(&state, &code, &call, ConversationStatus::Open).await
+}
+
+/// Closes or reopens, answering with the conversation.
+async fn set_status(
+    state: &AppState,
+    code: &str,
+    call: &StaffCall,
+    status: ConversationStatus,
+) -> Result<HttpResponse, ApiError> {
     let conversation = state
         .staff
-        .set_status(&call.key, &code, ConversationStatus::Open)
+        .set_status(&call.key, code, status)
         .await
         .map_err(staff_error)?;
     json(
