@@ -62,6 +62,10 @@ struct Args {
     /// Use the release binary as it is (do not run cargo build).
     #[arg(long)]
     skip_build: bool,
+    /// Benchmark this server binary instead of the workspace's release build (implies
+    /// --skip-build); for comparing commits.
+    #[arg(long)]
+    server_binary: Option<PathBuf>,
     /// Skip the pgbench comparison.
     #[arg(long)]
     no_pgbench: bool,
@@ -426,7 +430,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = workspace_root();
     let started_at = chrono::Utc::now();
-    if !args.skip_build {
+    if !args.skip_build && args.server_binary.is_none() {
         eprintln!("building the release server…");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--release", "-p", "bellhop-server"])
@@ -437,7 +441,7 @@ async fn main() -> anyhow::Result<()> {
             bail!("cargo build failed");
         }
     }
-    let binary = root.join("target/release/bellhop");
+    let binary = args.server_binary.clone().unwrap_or_else(|| root.join("target/release/bellhop"));
     let db_url = format!("{}/{}", args.postgres.trim_end_matches('/'), args.database);
 
     eprintln!("fresh database {}…", args.database);
