@@ -6,8 +6,8 @@ use std::sync::Arc;
 use bellhop_domain::{
     clock::Clock,
     conversation::{
-        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
-        NewConversation, NewMessage, Viewer,
+        Conversation, ConversationLabels, ConversationStatus, GuestDetails, GuestOwner, Message,
+        MessageType, NewConversation, NewMessage, Viewer,
     },
     form_details::OrderFormDetails,
     idempotency::{Created, Idempotency},
@@ -134,6 +134,12 @@ impl ConversationService {
             code: new_code(),
             outlet_id: outlet.id,
             order_id: order.as_ref().map(|o| o.id),
+            labels: ConversationLabels {
+                outlet_code: outlet.code.clone(),
+                outlet_name: outlet.name.clone(),
+                order_code: order.as_ref().map(|o| o.code.clone()),
+                property_code: property.code.clone(),
+            },
             owner: GuestOwner::Stay(stay.id),
             session_id: Some(session.id),
             subject: derive_subject(&content, order.as_ref().map(|o| o.code.as_str())),
@@ -197,6 +203,12 @@ impl ConversationService {
             code: new_code(),
             outlet_id: outlet.id,
             order_id: None,
+            labels: ConversationLabels {
+                outlet_code: outlet.code.clone(),
+                outlet_name: outlet.name.clone(),
+                order_code: None,
+                property_code: property.code.clone(),
+            },
             owner: GuestOwner::Visitor(guest_identifier.clone()),
             session_id: Some(session.id),
             subject: derive_subject(&content, None),
@@ -406,10 +418,10 @@ mod tests {
             }))
         });
         properties.expect_list_outlets().returning(|_| {
-            Ok(vec![
+            Ok(Arc::new(vec![
                 outlet(2, "ROOMSVC", 2, false),
                 outlet(4, "CONCIERGE", 4, true),
-            ])
+            ]))
         });
         properties
     }

@@ -43,11 +43,11 @@ impl OutletService {
             .properties
             .list_outlets(property_id)
             .await?
-            .into_iter()
+            .iter()
             .filter(|o| o.active && code.is_none_or(|code| o.code == code))
             .map(|outlet| OutletSettings {
                 is_open_now: outlet.is_open_at(property.time_zone, now),
-                outlet,
+                outlet: outlet.clone(),
             })
             .collect();
         if code.is_some() && settings.is_empty() {

@@ -6,8 +6,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bellhop_domain::{
     clock::Clock,
     conversation::{
-        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
-        NewConversation, NewMessage, Viewer,
+        Conversation, ConversationLabels, ConversationStatus, GuestDetails, GuestOwner, Message,
+        MessageType, NewConversation, NewMessage, Viewer,
     },
     idempotency::{Created, Idempotency},
     message::{derive_subject, MessageContent},
@@ -150,8 +150,9 @@ impl StaffService {
             .properties
             .list_outlets(property_id)
             .await?
-            .into_iter()
+            .iter()
             .find(|o| o.code == outlet_code && o.active && key.scope.covers(o.id))
+            .cloned()
             .ok_or(DomainError::OutletNotFound)?;
         let now = self.clock.now();
         let stay = self
@@ -166,6 +167,12 @@ impl StaffService {
             code: new_code(),
             outlet_id: outlet.id,
             order_id: None,
+            labels: ConversationLabels {
+                outlet_code: outlet.code.clone(),
+                outlet_name: outlet.name.clone(),
+                order_code: None,
+                property_code: property.code.clone(),
+            },
             owner: GuestOwner::Stay(stay.id),
             session_id: None,
             subject: derive_subject(&content, None),
@@ -215,9 +222,9 @@ impl StaffService {
             .properties
             .list_outlets(property.id)
             .await?
-            .into_iter()
+            .iter()
             .find(|o| o.code == conversation.outlet_code)
-            .map(|o| o.service_center_name)
+            .map(|o| o.service_center_name.clone())
             .unwrap_or_default();
         let message = staff_message(
             key,

@@ -441,7 +441,10 @@ async fn main() -> anyhow::Result<()> {
             bail!("cargo build failed");
         }
     }
-    let binary = args.server_binary.clone().unwrap_or_else(|| root.join("target/release/bellhop"));
+    let binary = args
+        .server_binary
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/bellhop"));
     let db_url = format!("{}/{}", args.postgres.trim_end_matches('/'), args.database);
 
     eprintln!("fresh database {}…", args.database);

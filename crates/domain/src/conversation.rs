@@ -146,6 +146,15 @@ pub struct NewMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// How a new conversation's outlet, order and property are shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationLabels {
+    pub outlet_code: String,
+    pub outlet_name: String,
+    pub order_code: Option<String>,
+    pub property_code: String,
+}
+
 /// Guest details copied onto a conversation when it starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestDetails {
@@ -161,6 +170,9 @@ pub struct NewConversation {
     pub code: String,
     pub outlet_id: OutletId,
     pub order_id: Option<OrderId>,
+    /// The codes and names the conversation is shown with (known to the caller already, so
+    /// storing it needs no lookups).
+    pub labels: ConversationLabels,
     pub owner: GuestOwner,
     /// The guest session that started it; `None` when staff did.
     pub session_id: Option<SessionId>,

@@ -5,6 +5,8 @@
 //! [`RepositoryError::Unexpected`] for anything it cannot explain; the errors listed on a
 //! method are the domain errors it returns through [`RepositoryError::Domain`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -38,7 +40,7 @@ pub trait PropertyRepository: Send + Sync {
     /// constant time).
     async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>>;
     /// Every outlet of the property, active or not, with opening hours, in display order then code.
-    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Vec<Outlet>>;
+    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Arc<Vec<Outlet>>>;
 }
 
 /// Guest stays and their orders.

@@ -471,6 +471,27 @@ impl ConversationRepository for PgStore {
     }
 }
 
+/// A conversation and its first message in one statement: both rows or neither. The outlet,
+/// order and property labels come from the caller, so no other table is read.
+const INSERT_CONVERSATION: &str = "
+    WITH c AS (
+        INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id, guest_identifier,
+               session_id, subject, conversation_type, room_number, guest_first_name, guest_last_name,
+               guest_language_code, order_form_details, last_seq, created_at, last_message_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)
+        RETURNING *
+    ), m AS (
+        INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
+               last_name, service_center_name, language_code, created_at)
+        SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15 FROM c
+        RETURNING id, conversation_id
+    )
+    SELECT c.id, c.property_id, c.code, c.subject, $23::text AS outlet_code, $24::text AS outlet_name,
+           $25::text AS order_code, $26::text AS property_code, c.room_number, c.guest_first_name,
+           c.guest_last_name, c.guest_language_code, c.status, c.conversation_type, c.order_form_details,
+           c.created_at, c.last_message_at, 0::bigint AS unread_count, m.id AS m_id
+      FROM c JOIN m ON m.conversation_id = c.id";
+
 /// Inserts a conversation and its first message in one statement: both rows or neither.
 async fn insert_conversation(
     conn: &mut PgConnection,
@@ -481,23 +502,7 @@ async fn insert_conversation(
         GuestOwner::Visitor(identifier) => (None, Some(identifier.as_str().to_owned())),
     };
     let message = &new.first_message;
-    let sql = format!(
-        "WITH c AS (
-             INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id, guest_identifier,
-                    session_id, subject, conversation_type, room_number, guest_first_name, guest_last_name,
-                    guest_language_code, order_form_details, last_seq, created_at, last_message_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)
-             RETURNING *
-         ), m AS (
-             INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-                    last_name, service_center_name, language_code, created_at)
-             SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15 FROM c
-             RETURNING *
-         )
-         SELECT {CONVERSATION_COLUMNS}, 0::bigint AS unread_count, m.id AS m_id
-           FROM c JOIN m ON m.conversation_id = c.id {CONVERSATION_JOINS}"
-    );
-    let row = sqlx::query(&sql)
+    let row = sqlx::query(INSERT_CONVERSATION)
         .bind(new.property_id)
         .bind(&new.code)
         .bind(new.outlet_id)
@@ -520,6 +525,10 @@ async fn insert_conversation(
         .bind(&message.last_name)
         .bind(&message.service_center_name)
         .bind(&message.language_code)
+        .bind(&new.labels.outlet_code)
+        .bind(&new.labels.outlet_name)
+        .bind(&new.labels.order_code)
+        .bind(&new.labels.property_code)
         .fetch_one(&mut *conn)
         .await
         .map_err(db_error)?;

@@ -1,5 +1,7 @@
 //! Properties, interface tokens and outlets.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bellhop_domain::{
     outlet::{OpeningInterval, Outlet},
@@ -160,9 +162,9 @@ impl PropertyRepository for PgStore {
     }
 
     #[instrument(skip(self))]
-    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Vec<Outlet>> {
+    async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Arc<Vec<Outlet>>> {
         if let Some(outlets) = self.cache.outlets(property_id) {
-            return Ok(outlets.as_ref().clone());
+            return Ok(outlets);
         }
         let version = self.cache.version(property_id);
         let rows: Vec<OutletRow> = sqlx::query_as(
@@ -181,13 +183,14 @@ impl PropertyRepository for PgStore {
         .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
-        let outlets = rows
-            .into_iter()
-            .map(Outlet::try_from)
-            .collect::<RepoResult<Vec<_>>>()?;
+        let outlets = Arc::new(
+            rows.into_iter()
+                .map(Outlet::try_from)
+                .collect::<RepoResult<Vec<_>>>()?,
+        );
         if let Some(version) = version {
             self.cache
-                .put_outlets(property_id, version, std::sync::Arc::new(outlets.clone()));
+                .put_outlets(property_id, version, outlets.clone());
         }
         Ok(outlets)
     }

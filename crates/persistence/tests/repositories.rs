@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bellhop_application::reference_data::ReferenceDataService;
 use bellhop_domain::{
     conversation::{
-        Conversation, ConversationStatus, GuestDetails, GuestOwner, Message, MessageType,
-        NewConversation, NewMessage, Viewer,
+        Conversation, ConversationLabels, ConversationStatus, GuestDetails, GuestOwner, Message,
+        MessageType, NewConversation, NewMessage, Viewer,
     },
     idempotency::Created,
     naming::ConversationType,
@@ -69,9 +69,10 @@ async fn demo(pool: &PgPool) -> (PgStore, i64, i64, i64) {
         .list_outlets(property.id)
         .await
         .unwrap()
-        .into_iter()
+        .iter()
         .find(|o| o.code == "ROOMSVC")
-        .unwrap();
+        .unwrap()
+        .clone();
     (store, property.id, stay.id, outlet.id)
 }
 
@@ -94,6 +95,12 @@ fn conversation(property_id: i64, stay_id: i64, outlet_id: i64, code: &str) -> N
         code: code.into(),
         outlet_id,
         order_id: None,
+        labels: ConversationLabels {
+            outlet_code: "ROOMSVC".into(),
+            outlet_name: "In-Room Dining".into(),
+            order_code: None,
+            property_code: "DEMO-HOTEL".into(),
+        },
         owner: GuestOwner::Stay(stay_id),
         session_id: None,
         subject: "Hello there".into(),
