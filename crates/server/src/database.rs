@@ -27,19 +27,34 @@ pub async fn ensure_database(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The connection pool. Connections are not pinged before every checkout (a broken one
-/// fails its query and is replaced); acquiring waits at most the configured timeout, after
-/// which the API answers 503.
-pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(settings.database_url.expose_secret())
-        .context("DATABASE_URL is not a valid PostgreSQL URL")?
-        .application_name("bellhop");
-    Ok(PgPoolOptions::new()
-        .max_connections(settings.db_pool_size)
-        .min_connections(1)
+/// The connection options of `DATABASE_URL`.
+pub fn connect_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
+    Ok(
+        PgConnectOptions::from_str(settings.database_url.expose_secret())
+            .context("DATABASE_URL is not a valid PostgreSQL URL")?
+            .application_name("bellhop"),
+    )
+}
+
+/// A connection pool of `size` connections, opened lazily. Connections are not pinged before
+/// every checkout (a broken one fails its query and is replaced); acquiring waits at most the
+/// configured timeout, after which the API answers 503.
+pub fn pool_with(options: PgConnectOptions, size: u32, settings: &Settings) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(size.max(1))
+        .min_connections(0)
         .acquire_timeout(settings.db_acquire_timeout)
         .test_before_acquire(false)
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
+}
+
+/// The pool of the configured size.
+pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
+    Ok(pool_with(
+        connect_options(settings)?,
+        settings.db_pool_size,
+        settings,
+    ))
 }
 
 /// Applies pending migrations (sqlx takes an advisory lock, so concurrent servers are safe).

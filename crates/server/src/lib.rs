@@ -5,7 +5,7 @@ pub mod config;
 pub mod database;
 pub mod telemetry;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web;
 use async_trait::async_trait;
@@ -16,26 +16,46 @@ use bellhop_application::{
 use bellhop_domain::{clock::Clock, session::SessionPolicy};
 use bellhop_http::{state::RateLimits, AppState, Limits, Metrics, PoolStats, Readiness};
 use bellhop_persistence::PgStore;
-use sqlx::PgPool;
+use sqlx::{postgres::PgConnectOptions, PgPool};
 
 use crate::config::Settings;
 
-struct DatabaseReadiness(PgPool, Arc<PgStore>);
+/// Every store (one per HTTP worker) of this process.
+type Stores = Arc<Mutex<Vec<Arc<PgStore>>>>;
+
+struct DatabaseReadiness(Stores);
+
+impl DatabaseReadiness {
+    fn stores(&self) -> Vec<Arc<PgStore>> {
+        self.0
+            .lock()
+            .map(|stores| stores.clone())
+            .unwrap_or_default()
+    }
+}
 
 #[async_trait]
 impl Readiness for DatabaseReadiness {
     async fn is_ready(&self) -> bool {
-        bellhop_persistence::is_ready(&self.0).await
+        match self.stores().first() {
+            Some(store) => bellhop_persistence::is_ready(store.pool()).await,
+            None => false,
+        }
     }
 
+    /// The process's pools together.
     fn pool_stats(&self) -> PoolStats {
-        let options = self.0.options();
-        PoolStats {
-            size: self.0.size(),
-            idle: u32::try_from(self.0.num_idle()).unwrap_or(u32::MAX),
-            max: options.get_max_connections(),
-            waiting: self.1.waiting(),
-        }
+        self.stores()
+            .iter()
+            .fold(PoolStats::default(), |total, store| {
+                let pool = store.pool();
+                PoolStats {
+                    size: total.size + pool.size(),
+                    idle: total.idle + u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: total.max + pool.options().get_max_connections(),
+                    waiting: total.waiting + store.waiting(),
+                }
+            })
     }
 }
 
@@ -51,20 +71,18 @@ pub fn session_policy(settings: &Settings) -> SessionPolicy {
     }
 }
 
-/// Wires the Postgres store into every service.
-pub fn build_state(
-    pool: PgPool,
+/// Wires one Postgres store into every service.
+fn assemble(
+    store: Arc<PgStore>,
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<web::Data<AppState>> {
-    let store = Arc::new(PgStore::new(pool.clone()));
-    let store_for_metrics = store.clone();
+    shared: &Shared,
+) -> web::Data<AppState> {
     let tokens = TokenCodec::new(
         settings.session_secret.clone(),
         settings.session_secret_previous.clone(),
     );
-    let metrics = Metrics::new().map_err(|e| anyhow::anyhow!("cannot register metrics: {e}"))?;
-    Ok(web::Data::new(AppState {
+    web::Data::new(AppState {
         sessions: SessionService::new(
             store.clone(),
             store.clone(),
@@ -85,11 +103,92 @@ pub fn build_state(
             max_body_bytes: settings.max_body_bytes,
             max_page_length: settings.max_page_length,
         },
-        readiness: Arc::new(DatabaseReadiness(pool, store_for_metrics)),
-        metrics,
-        rate_limits: Arc::new(RateLimits::new(
-            settings.rate_limit_per_session,
-            settings.rate_limit_per_address,
-        )),
-    }))
+        readiness: Arc::new(DatabaseReadiness(shared.stores.clone())),
+        metrics: shared.metrics.clone(),
+        rate_limits: shared.rate_limits.clone(),
+    })
+}
+
+/// What every worker of a process shares: metrics, rate limits, and the list of pools.
+struct Shared {
+    metrics: Metrics,
+    rate_limits: Arc<RateLimits>,
+    stores: Stores,
+}
+
+impl Shared {
+    fn new(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            metrics: Metrics::new().map_err(|e| anyhow::anyhow!("cannot register metrics: {e}"))?,
+            rate_limits: Arc::new(RateLimits::new(
+                settings.rate_limit_per_session,
+                settings.rate_limit_per_address,
+            )),
+            stores: Stores::default(),
+        })
+    }
+
+    fn add(&self, store: Arc<PgStore>) {
+        if let Ok(mut stores) = self.stores.lock() {
+            stores.push(store);
+        }
+    }
+}
+
+/// The application state over one pool (tests, and any single-runtime host).
+pub fn build_state(
+    pool: PgPool,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<web::Data<AppState>> {
+    let shared = Shared::new(settings)?;
+    let store = Arc::new(PgStore::new(pool));
+    shared.add(store.clone());
+    Ok(assemble(store, settings, clock, &shared))
+}
+
+/// Builds one application state per HTTP worker. Each actix worker runs its own
+/// single-threaded runtime, and a connection is cheapest on the runtime that opened it (its
+/// socket's events come from that runtime), so every worker gets its own pool (the configured
+/// size split between them) while metrics and rate limits stay process-wide.
+pub struct WorkerStates {
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    options: PgConnectOptions,
+    pool_size: u32,
+    shared: Shared,
+}
+
+impl WorkerStates {
+    pub fn new(settings: &Settings, clock: Arc<dyn Clock>, workers: usize) -> anyhow::Result<Self> {
+        let workers = u32::try_from(workers.max(1)).unwrap_or(1);
+        Ok(Self {
+            settings: settings.clone(),
+            clock,
+            options: database::connect_options(settings)?,
+            pool_size: settings.db_pool_size.div_ceil(workers),
+            shared: Shared::new(settings)?,
+        })
+    }
+
+    /// A worker's state, with its own lazily opened pool.
+    pub fn worker_state(&self) -> web::Data<AppState> {
+        let pool = database::pool_with(self.options.clone(), self.pool_size, &self.settings);
+        let store = Arc::new(PgStore::new(pool));
+        self.shared.add(store.clone());
+        assemble(store, &self.settings, self.clock.clone(), &self.shared)
+    }
+
+    /// Closes every worker's pool (graceful shutdown).
+    pub async fn close(&self) {
+        let stores = self
+            .shared
+            .stores
+            .lock()
+            .map(|stores| stores.clone())
+            .unwrap_or_default();
+        for store in stores {
+            store.pool().close().await;
+        }
+    }
 }

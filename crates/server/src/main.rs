@@ -9,7 +9,7 @@ use bellhop_application::{
 };
 use bellhop_domain::{clock::Clock, ports::SessionRepository};
 use bellhop_persistence::PgStore;
-use bellhop_server::{build_state, config::Settings, database, telemetry};
+use bellhop_server::{config::Settings, database, telemetry, WorkerStates};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -106,16 +106,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("cannot load the demo data: {e}"))?;
                 tracing::info!(?summary, "demo data loaded");
             }
-            let state = build_state(pool.clone(), &settings, clock)?;
-            tracing::info!(bind = %settings.bind, "serving");
-            actix_web::HttpServer::new(move || bellhop_http::build_app(state.clone()))
+            // The set-up pool is done; each HTTP worker opens its own.
+            pool.close().await;
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let states = std::sync::Arc::new(WorkerStates::new(&settings, clock, workers)?);
+            let factory = states.clone();
+            tracing::info!(bind = %settings.bind, workers, "serving");
+            actix_web::HttpServer::new(move || bellhop_http::build_app(factory.worker_state()))
+                .workers(workers)
                 .bind(settings.bind)
                 .with_context(|| format!("cannot listen on {}", settings.bind))?
                 .shutdown_timeout(30)
                 .run()
                 .await?;
-            tracing::info!("stopped accepting; closing the database pool");
-            pool.close().await;
+            tracing::info!("stopped accepting; closing the database pools");
+            states.close().await;
             Ok(())
         }
         Command::Migrate => {
