@@ -726,8 +726,8 @@ struct SoakReport {
     rss_mib_max: f64,
 }
 
-/// Mixed traffic at a fixed rate: per connection, in turn, create a conversation, add a
-/// message to it, mark it read, and read the guest's messages.
+/// Mixed traffic at a fixed rate: per connection, for one guest after another, create a
+/// conversation, add a message to it, mark it read, and read the guest's latest messages.
 async fn soak(
     server: &Server,
     args: &Args,
@@ -763,7 +763,6 @@ async fn soak(
             args.duration,
         );
         workers.push(tokio::spawn(async move {
-            let token = tokens[worker % tokens.len()].clone();
             let mut connection = Connection::new(&address);
             let mut latencies = Vec::new();
             let mut code = String::new();
@@ -776,8 +775,15 @@ async fn soak(
                 if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
                     tokio::time::sleep(wait).await;
                 }
+                // Every four requests a new guest: traffic spreads over all sessions, as a
+                // hotel's does, instead of piling thousands of messages on a few guests.
+                let cycle = (k / 4) as usize;
+                let token = &tokens[(worker + cycle * concurrency) % tokens.len()];
+                if k % 4 == 0 {
+                    code.clear();
+                }
                 let request = match (k % 4, code.is_empty()) {
-                    (0, _) | (_, true) => create_request(&token, u64::from(k)),
+                    (0, _) | (_, true) => create_request(token, u64::from(k)),
                     (1, false) => client::post_json(
                         &format!("{CREATE}/{code}/Messages"),
                         &json!({"message": "And some water, please.", "sessionToken": token}).to_string(),

@@ -335,13 +335,33 @@ impl ConversationRepository for PgStore {
         page: Page,
         descending: bool,
     ) -> RepoResult<Vec<Message>> {
+        // Messages carry their conversation's owner, so the feed index reads them in order and
+        // stops at the page; the conversation row only supplies the read positions.
         let mut query = QueryBuilder::new(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM conversations c
-               JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
-              WHERE c.property_id = "
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+               JOIN conversations c ON c.property_id = m.property_id AND c.id = m.conversation_id
+              WHERE m.property_id = "
         ));
         query.push_bind(viewer.property_id());
-        push_scope(&mut query, viewer);
+        match viewer {
+            Viewer::Guest {
+                owner: GuestOwner::Stay(stay_id),
+                ..
+            } => {
+                query.push(" AND m.stay_id = ").push_bind(*stay_id);
+            }
+            Viewer::Guest {
+                owner: GuestOwner::Visitor(identifier),
+                ..
+            } => {
+                query
+                    .push(" AND m.guest_identifier = ")
+                    .push_bind(identifier.as_str().to_owned());
+            }
+            Viewer::Staff(_) => {
+                push_scope(&mut query, viewer);
+            }
+        }
         query.push(if descending {
             " ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC"
         } else {
@@ -482,8 +502,8 @@ const INSERT_CONVERSATION: &str = "
         RETURNING *
     ), m AS (
         INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-               last_name, service_center_name, language_code, created_at)
-        SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15 FROM c
+               last_name, service_center_name, language_code, created_at, stay_id, guest_identifier)
+        SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15, c.stay_id, c.guest_identifier FROM c
         RETURNING id, conversation_id
     )
     SELECT c.id, c.property_id, c.code, c.subject, $23::text AS outlet_code, $24::text AS outlet_name,
@@ -576,11 +596,11 @@ async fn insert_message(
     push_scope(&mut query, viewer);
     query.push(" AND c.code = ").push_bind(code.to_owned());
     query.push(
-        " RETURNING c.property_id, c.id, c.last_seq
+        " RETURNING c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier
          )
-         INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-                               last_name, service_center_name, language_code, created_at)
-         SELECT c.property_id, c.id, c.last_seq, ",
+         INSERT INTO messages (property_id, conversation_id, seq, stay_id, guest_identifier, code, message_type,
+                               content, first_name, last_name, service_center_name, language_code, created_at)
+         SELECT c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier, ",
     );
     let mut values = query.separated(", ");
     values.push_bind(message.code.clone());
