@@ -21,9 +21,9 @@ WITH c AS (
     RETURNING *
 ), m AS (
     INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name, last_name,
-           service_center_name, language_code, created_at)
+           service_center_name, language_code, created_at, stay_id)
     SELECT c.property_id, c.id, 1, md5(random()::text), 'Guest', 'Benchmark request: two towels, please.',
-           c.guest_first_name, c.guest_last_name, '', :lang, c.created_at FROM c
+           c.guest_first_name, c.guest_last_name, '', :lang, c.created_at, c.stay_id FROM c
     RETURNING *
 )
 SELECT c.id, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id;

@@ -22,9 +22,9 @@ WITH s AS (
     RETURNING *
 ), m AS (
     INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name, last_name,
-           service_center_name, language_code, created_at)
+           service_center_name, language_code, created_at, stay_id)
     SELECT c.property_id, c.id, 1, md5(random()::text), 'Guest', 'Benchmark request: two towels, please.',
-           c.guest_first_name, c.guest_last_name, '', s.language_code, c.created_at FROM c, s
+           c.guest_first_name, c.guest_last_name, '', s.language_code, c.created_at, c.stay_id FROM c, s
     RETURNING *
 )
 SELECT c.id, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id;
