@@ -4,7 +4,7 @@
 use std::{collections::HashSet, sync::Arc};
 
 use bellhop_domain::{
-    outlet::{parse_weekday, OpeningInterval},
+    outlet::{parse_weekday, OpeningInterval, WEEK},
     ports::ReferenceDataRepository,
     reference::{
         InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
@@ -12,7 +12,7 @@ use bellhop_domain::{
     },
     session::parse_language_code,
 };
-use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{error::AppResult, secrets::hash_secret};
@@ -243,16 +243,6 @@ fn parse_instant(path: &str, raw: &str) -> Result<DateTime<Utc>, ReferenceFileEr
         })
 }
 
-const ALL_DAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
-
 /// Checks every entry and turns the file into domain reference data with hashed secrets.
 pub fn validate(file: &ReferenceFile) -> Result<ReferenceData, ReferenceFileError> {
     unique(
@@ -325,7 +315,7 @@ fn validate_property(
                 let opens = parse_time(&format!("{at}.opens"), &hours.opens)?;
                 let closes = parse_time(&format!("{at}.closes"), &hours.closes)?;
                 let days = if hours.day.eq_ignore_ascii_case("daily") {
-                    ALL_DAYS.to_vec()
+                    WEEK.to_vec()
                 } else {
                     vec![parse_weekday(&hours.day).map_or_else(
                         || {

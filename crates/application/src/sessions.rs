@@ -9,7 +9,7 @@ use bellhop_domain::{
     property::Property,
     session::{
         parse_language_code, session_language, token_needs_refresh, GuestIdentifier, GuestIdentity,
-        Session, SessionPolicy,
+        Session, SessionId, SessionPolicy,
     },
     stay::{verify_guest, GuestStay},
     DomainError,
@@ -146,31 +146,15 @@ impl SessionService {
     ) -> AppResult<StartedSession> {
         let property = self.property(current.property_id).await?;
         let stay = self.verify(&property, last_name, room_number).await?;
-        let now = self.clock.now();
         let explicit = current.explicit_language.clone();
-        let new = NewSession {
-            id: Uuid::new_v4(),
-            property_id: property.id,
-            identity: GuestIdentity::Verified { stay_id: stay.id },
-            language_code: session_language(
-                explicit.as_deref(),
-                Some(&stay.language_code),
-                &property.default_language,
-            ),
-            explicit_language: explicit,
-            created_at: now,
-        };
-        let session = self.sessions.replace_session(current.id, new, now).await?;
-        let token = self.tokens.sign(&TokenClaims {
-            property_id: property.id,
-            session_id: session.id,
-            issued_at: now,
-        });
-        Ok(StartedSession {
-            session,
-            property,
-            token,
-        })
+        let language = session_language(
+            explicit.as_deref(),
+            Some(&stay.language_code),
+            &property.default_language,
+        );
+        let identity = GuestIdentity::Verified { stay_id: stay.id };
+        self.start_replacing(property, identity, language, explicit, Some(current.id))
+            .await
     }
 
     /// Turns a presented token into its live session: `SessionTokenInvalid` for a malformed,
@@ -254,6 +238,20 @@ impl SessionService {
         language_code: String,
         explicit_language: Option<String>,
     ) -> AppResult<StartedSession> {
+        self.start_replacing(property, identity, language_code, explicit_language, None)
+            .await
+    }
+
+    /// Stores a new session (ending `replacing` in the same transaction, if given) and signs
+    /// its first token.
+    async fn start_replacing(
+        &self,
+        property: Property,
+        identity: GuestIdentity,
+        language_code: String,
+        explicit_language: Option<String>,
+        replacing: Option<SessionId>,
+    ) -> AppResult<StartedSession> {
         let now = self.clock.now();
         let new = NewSession {
             id: Uuid::new_v4(),
@@ -263,7 +261,10 @@ impl SessionService {
             explicit_language,
             created_at: now,
         };
-        let session = self.sessions.create_session(new).await?;
+        let session = match replacing {
+            Some(old) => self.sessions.replace_session(old, new, now).await?,
+            None => self.sessions.create_session(new).await?,
+        };
         let token = self.tokens.sign(&TokenClaims {
             property_id: property.id,
             session_id: session.id,

@@ -90,6 +90,17 @@ pub enum Audience {
     Visitor,
 }
 
+/// The days of the week, Monday first.
+pub const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
 /// Parses a weekday name as the wire writes it (`Monday` ... `Sunday`, any letter case).
 pub fn parse_weekday(name: &str) -> Option<Weekday> {
     name.trim().parse::<Weekday>().ok()
@@ -135,18 +146,9 @@ mod tests {
     }
 
     fn every_day(opens: NaiveTime, closes: NaiveTime) -> Vec<OpeningInterval> {
-        [
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ]
-        .into_iter()
-        .map(|day| OpeningInterval { day, opens, closes })
-        .collect()
+        WEEK.into_iter()
+            .map(|day| OpeningInterval { day, opens, closes })
+            .collect()
     }
 
     fn london(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {

@@ -73,7 +73,7 @@ pub fn first_available(
 mod tests {
     use super::*;
     use crate::outlet::OpeningInterval;
-    use chrono::{NaiveTime, TimeZone, Weekday};
+    use chrono::{NaiveTime, TimeZone};
     use chrono_tz::Europe::London;
 
     fn outlet(id: i64, code: &str, order: i32) -> Outlet {
@@ -93,22 +93,14 @@ mod tests {
     }
 
     fn daily(opens: u32, closes: u32) -> Vec<OpeningInterval> {
-        [
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ]
-        .into_iter()
-        .map(|day| OpeningInterval {
-            day,
-            opens: NaiveTime::from_hms_opt(opens, 0, 0).unwrap(),
-            closes: NaiveTime::from_hms_opt(closes, 0, 0).unwrap(),
-        })
-        .collect()
+        crate::outlet::WEEK
+            .into_iter()
+            .map(|day| OpeningInterval {
+                day,
+                opens: NaiveTime::from_hms_opt(opens, 0, 0).unwrap(),
+                closes: NaiveTime::from_hms_opt(closes, 0, 0).unwrap(),
+            })
+            .collect()
     }
 
     /// The demo property's outlets (demo-data.md).
