@@ -13,6 +13,8 @@ impl OrderFormDetails {
     pub const MAX_KEYS: usize = 50;
     pub const MAX_BYTES: usize = 16 * 1024;
     pub const MAX_DEPTH: usize = 5;
+    /// The longest author name a message keeps; a longer form value is cut.
+    pub const MAX_NAME_CHARS: usize = 200;
 
     pub fn parse(value: Value) -> Result<Self, DomainError> {
         let Value::Object(map) = value else {
@@ -64,6 +66,7 @@ impl OrderFormDetails {
                     Value::Number(n) => Some(n.to_string()),
                     _ => None,
                 })
+                .map(|name| name.chars().take(Self::MAX_NAME_CHARS).collect())
                 .unwrap_or_default()
         };
         AuthorName {
@@ -124,6 +127,12 @@ mod tests {
                 last_name: "Lee".into()
             }
         );
+    }
+
+    #[test]
+    fn overlong_names_are_cut_to_what_a_message_keeps() {
+        let form = OrderFormDetails::parse(json!({"firstName": "é".repeat(500)})).unwrap();
+        assert_eq!(form.author_name().first_name.chars().count(), 200);
     }
 
     #[test]

@@ -45,12 +45,7 @@ pub fn derive_subject(message: &MessageContent, order_code: Option<&str>) -> Str
     if let Some(code) = order_code {
         return format!("Order {code}");
     }
-    let first_line = message
-        .as_str()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_end();
+    let first_line = message.as_str().lines().next().unwrap_or_default();
     if first_line.chars().count() > SUBJECT_MAX_CHARS {
         let mut subject: String = first_line.chars().take(SUBJECT_MAX_CHARS - 1).collect();
         subject.push('…');

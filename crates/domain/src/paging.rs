@@ -13,11 +13,13 @@ impl Page {
     /// a missing length means "all", capped at `max`.
     pub fn parse(number: Option<i64>, length: Option<i64>, max: u32) -> Result<Self, DomainError> {
         let number = number.unwrap_or(1);
-        if number < 1 || number > i64::from(u32::MAX) {
+        if number < 1 {
             return Err(DomainError::InvalidPaging(
                 "PageNumber must be at least 1.".into(),
             ));
         }
+        // A page number beyond any real page is simply past the end.
+        let number = u32::try_from(number).unwrap_or(u32::MAX);
         let length = length.unwrap_or(i64::from(max));
         if length < 1 || length > i64::from(max) {
             return Err(DomainError::InvalidPaging(format!(
@@ -25,8 +27,8 @@ impl Page {
             )));
         }
         Ok(Self {
-            number: number as u32,
-            length: length as u32,
+            number,
+            length: u32::try_from(length).unwrap_or(max),
         })
     }
 
@@ -61,6 +63,13 @@ mod tests {
         assert!(Page::parse(None, Some(0), 500).is_err());
         assert!(Page::parse(None, Some(501), 500).is_err());
         assert!(Page::parse(None, Some(500), 500).is_ok());
+    }
+
+    #[test]
+    fn a_huge_page_number_is_a_page_past_the_end() {
+        let page = Page::parse(Some(i64::MAX), Some(500), 500).unwrap();
+        assert_eq!(page.number, u32::MAX);
+        assert!(page.offset() > 0);
     }
 
     #[test]

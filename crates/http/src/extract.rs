@@ -112,6 +112,21 @@ impl FromRequest for GuestInput {
     }
 }
 
+/// An error found while reading the body still carries the session token the client must use
+/// next, when the query string holds a valid one (the body's cannot be read).
+async fn with_query_token(state: &AppState, req: &HttpRequest, error: ApiError) -> ApiError {
+    let token = decode_form(req.query_string().as_bytes())
+        .ok()
+        .and_then(|fields| fields.text("sessionToken").ok().flatten());
+    match token {
+        Some(token) => match state.sessions.authenticate(&token).await {
+            Ok(auth) => error.with_token(auth.token),
+            Err(_) => error,
+        },
+        None => error,
+    }
+}
+
 /// A guest request with a live session.
 pub struct GuestCall {
     pub fields: Fields,
@@ -128,7 +143,10 @@ impl FromRequest for GuestCall {
         let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
             let state = state(&req)?;
-            let fields = read_fields(req.clone(), payload, Shape::Envelope).await?;
+            let fields = match read_fields(req.clone(), payload, Shape::Envelope).await {
+                Ok(fields) => fields,
+                Err(error) => return Err(with_query_token(&state, &req, error).await),
+            };
             let token = fields.text("sessionToken")?.ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::SessionTokenRequired,

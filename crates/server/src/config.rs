@@ -65,10 +65,8 @@ fn parse<T: std::str::FromStr>(
 }
 
 fn secret(name: &str, raw: String) -> Result<SecretString, ConfigError> {
-    if raw.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError(format!(
-            "{name} must be at least {MIN_SECRET_BYTES} bytes long"
-        )));
+    if raw.trim().is_empty() {
+        return Err(ConfigError(format!("{name} must not be blank")));
     }
     Ok(SecretString::from(raw))
 }
@@ -141,7 +139,15 @@ impl Settings {
             session_secret_previous,
             using_demo_secret,
             session_idle: seconds("BELLHOP_SESSION_IDLE_SECS", 86_400)?,
-            session_refresh_after: seconds("BELLHOP_SESSION_REFRESH_AFTER_SECS", 900)?,
+            // 0 is allowed: every response then carries a fresh token.
+            session_refresh_after: parse(
+                "BELLHOP_SESSION_REFRESH_AFTER_SECS",
+                lookup("BELLHOP_SESSION_REFRESH_AFTER_SECS"),
+                900u64,
+                |_| true,
+                "a whole number of seconds",
+            )
+            .map(Duration::from_secs)?,
             checkout_grace: parse(
                 "BELLHOP_CHECKOUT_GRACE_SECS",
                 lookup("BELLHOP_CHECKOUT_GRACE_SECS"),
@@ -161,8 +167,8 @@ impl Settings {
                 "BELLHOP_MAX_BODY_BYTES",
                 lookup("BELLHOP_MAX_BODY_BYTES"),
                 65_536usize,
-                |v| (1024..=16 * 1024 * 1024).contains(v),
-                "1024 to 16777216 bytes",
+                |v| (1..=16 * 1024 * 1024).contains(v),
+                "1 to 16777216 bytes",
             )?,
             rate_limit_per_session: parse(
                 "BELLHOP_RATE_LIMIT_PER_SESSION",
@@ -198,6 +204,17 @@ impl Settings {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "info".to_owned()),
         })
+    }
+
+    /// Whether a signing secret is shorter than the 32 bytes HMAC-SHA256 deserves (worth a
+    /// warning at start-up, not a refusal).
+    pub fn secret_is_short(&self) -> bool {
+        !self.using_demo_secret
+            && (self.session_secret.expose_secret().len() < MIN_SECRET_BYTES
+                || self
+                    .session_secret_previous
+                    .as_ref()
+                    .is_some_and(|s| s.expose_secret().len() < MIN_SECRET_BYTES))
     }
 
     /// The database URL with any password replaced by `***`, for printing.
@@ -339,8 +356,18 @@ mod tests {
     }
 
     #[test]
-    fn a_short_secret_is_refused() {
-        assert!(settings(&[("BELLHOP_SESSION_SECRET", "short")], false).is_err());
+    fn a_short_secret_is_accepted_but_flagged_and_a_blank_one_refused() {
+        let short = settings(&[("BELLHOP_SESSION_SECRET", "short")], false).unwrap();
+        assert!(short.secret_is_short());
+        assert!(settings(&[("BELLHOP_SESSION_SECRET", "   ")], false).is_err());
+        let long = settings(&[("BELLHOP_SESSION_SECRET", &"x".repeat(32))], false).unwrap();
+        assert!(!long.secret_is_short());
+    }
+
+    #[test]
+    fn a_refresh_interval_of_zero_refreshes_every_time() {
+        let s = settings(&[("BELLHOP_SESSION_REFRESH_AFTER_SECS", "0")], true).unwrap();
+        assert_eq!(s.session_refresh_after.as_secs(), 0);
     }
 
     #[test]

@@ -95,6 +95,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
         Command::Serve { demo } => {
+            if settings.secret_is_short() {
+                tracing::warn!("the session secret is shorter than 32 bytes; use a long random one in production");
+            }
             if settings.using_demo_secret {
                 tracing::warn!("using the built-in development session secret; set BELLHOP_SESSION_SECRET in production");
             }

@@ -42,10 +42,16 @@ impl Fields {
         Ok(())
     }
 
-    /// Adds the query string's fields to the body's; a name in both is `InvalidRequest`.
+    /// Adds the query string's fields to the body's. A name in both with the same value is
+    /// one field; with different values it is `InvalidRequest`.
     pub fn merge(mut self, other: Fields) -> Result<Self, DomainError> {
         for (name, value) in other.entries {
-            self.insert(name, value)?;
+            let same = self
+                .raw(&name)
+                .is_some_and(|existing| same_value(existing, &value));
+            if !same {
+                self.insert(name, value)?;
+            }
         }
         Ok(self)
     }
@@ -121,7 +127,14 @@ impl Fields {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(invalid),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| invalid()),
+            // A number too large for i64 is still a number: as large as it gets.
+            Some(Value::String(s)) => match s.trim().parse::<i64>() {
+                Ok(n) => Ok(Some(n)),
+                Err(_) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(Some(i64::MAX))
+                }
+                Err(_) => Err(invalid()),
+            },
             Some(_) => Err(invalid()),
         }
     }
@@ -140,6 +153,16 @@ impl Fields {
             Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
             Some(_) => Err(invalid()),
         }
+    }
+}
+
+/// Equal as the API reads them: a form's text `"101"` equals a JSON number 101.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            n.to_string() == *s
+        }
+        _ => a == b,
     }
 }
 
@@ -213,6 +236,29 @@ mod tests {
             a.fingerprint("create", &["sessiontoken"]),
             a.fingerprint("reply", &["sessiontoken"])
         );
+    }
+
+    #[test]
+    fn the_same_value_in_body_and_query_is_one_field_and_different_values_conflict() {
+        let body = fields(json!({"sessionToken": "t", "pageNumber": 2}));
+        let same = Fields::from_pairs(vec![
+            ("SessionToken".into(), json!("t")),
+            ("PageNumber".into(), json!("2")),
+        ])
+        .unwrap();
+        assert!(body.clone().merge(same).is_ok());
+        let other = Fields::from_pairs(vec![("sessiontoken".into(), json!("u"))]).unwrap();
+        assert!(body.merge(other).is_err());
+    }
+
+    #[test]
+    fn numbers_too_large_for_64_bits_read_as_the_largest() {
+        let f = fields(json!({"page": "99999999999999999999", "bad": "9x"}));
+        assert_eq!(
+            f.integer("page", DomainError::InvalidPaging).unwrap(),
+            Some(i64::MAX)
+        );
+        assert!(f.integer("bad", DomainError::InvalidPaging).is_err());
     }
 
     #[test]

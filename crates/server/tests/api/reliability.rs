@@ -388,3 +388,77 @@ async fn a_change_to_the_outlets_is_seen_by_the_next_request_despite_the_cache(p
         "the bar without hours is always open"
     );
 }
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_body_that_cannot_be_read_still_answers_with_the_query_strings_token(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    let code = app
+        .start_conversation(&token, json!({"message": "Hello"}))
+        .await;
+    let reply = app
+        .post_raw(
+            &format!(
+                "/API/V40/Interactive/Messages/Conversations/{code}/Close?SessionToken={token}"
+            ),
+            Some("application/json"),
+            "{not json",
+        )
+        .await;
+    reply.assert_error(400, "InvalidRequest");
+    assert_eq!(reply.token(), Some(token.as_str()));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn the_same_token_in_body_and_query_string_is_accepted(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    let reply = app
+        .post_json(
+            &format!("{CREATE}?SessionToken={token}"),
+            json!({"message": "Hi", "sessionToken": token}),
+        )
+        .await;
+    reply.assert_ok();
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_visitors_overlong_form_name_is_cut_not_an_error(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.visitor("device-long-name").await;
+    let reply = app
+        .post_json(
+            CREATE_VISITOR,
+            json!({"message": "Hi", "conversationType": "guest", "sessionToken": token,
+                   "orderFormDetailsDictionary": {"firstName": "K".repeat(500), "lastName": "Lee"}}),
+        )
+        .await;
+    reply.assert_ok();
+    assert_eq!(
+        reply.conversation()["messages"][0]["firstName"]
+            .as_str()
+            .unwrap()
+            .len(),
+        200
+    );
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn a_page_number_beyond_any_page_is_an_empty_page(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    app.start_conversation(&token, json!({"message": "Hello"}))
+        .await;
+    for number in ["4294967296", "99999999999999999999"] {
+        let reply = app
+            .get(&format!(
+                "/API/V40/Interactive/Messages?PageNumber={number}&SessionToken={token}"
+            ))
+            .await;
+        reply.assert_ok();
+        assert!(reply.content("getMessagesResponse")["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
+}
