@@ -12,6 +12,7 @@ use bellhop_domain::{
         Session, SessionId, SessionPolicy,
     },
     stay::{verify_guest, GuestStay},
+    verification::{room_key, seconds_until, FailureWindow},
     DomainError,
 };
 use tracing::instrument;
@@ -199,15 +200,16 @@ impl SessionService {
     }
 
     /// Unknown property, wrong token and disabled token are one and the same error, and take
-    /// the same work (a hash comparison) so timing does not tell them apart either.
+    /// the same work (one database round trip, then a hash comparison) so timing does not
+    /// tell them apart either.
     async fn check_interface_token(&self, start: &StartSession) -> AppResult<Property> {
-        let property = self
+        let credentials = self
             .properties
-            .find_property_by_code(&start.property_code)
+            .find_property_credentials(&start.property_code)
             .await?;
-        let known = match &property {
-            Some(property) => self.properties.interface_token_hashes(property.id).await?,
-            None => vec![hash_secret("")],
+        let (property, known) = match credentials {
+            Some((property, hashes)) => (Some(property), hashes),
+            None => (None, vec![hash_secret("")]),
         };
         match property {
             Some(property) if matches_any(&start.interface_token, &known) => Ok(property),
@@ -215,6 +217,8 @@ impl SessionService {
         }
     }
 
+    /// Verifies the guest of a room, refusing every attempt for a room whose failures reached
+    /// the limit (see [`bellhop_domain::verification`]), and counting this one if it fails.
     async fn verify(
         &self,
         property: &Property,
@@ -222,13 +226,32 @@ impl SessionService {
         room_number: &str,
     ) -> AppResult<GuestStay> {
         let now = self.clock.now();
+        let limit = self.policy.login_failures_per_room;
+        let key = room_key(room_number);
+        if limit > 0 {
+            let window = self
+                .stays
+                .verification_failures(property.id, &key, now)
+                .await?;
+            if let Some(until) = window.and_then(|w| w.refuses_until(now, limit)) {
+                return Err(refused_until(now, until));
+            }
+        }
         let stays = self
             .stays
             .in_house_stays_in_room(property.id, room_number, now)
             .await?;
-        verify_guest(&stays, room_number, last_name, now)
-            .cloned()
-            .ok_or_else(|| DomainError::GuestVerificationFailed.into())
+        if let Some(stay) = verify_guest(&stays, room_number, last_name, now) {
+            return Ok(stay.clone());
+        }
+        if limit > 0 {
+            let window: FailureWindow = self
+                .stays
+                .record_verification_failure(property.id, &key, now)
+                .await?;
+            tracing::info!(failures = window.failures, "room verification failed");
+        }
+        Err(DomainError::GuestVerificationFailed.into())
     }
 
     async fn start(
@@ -278,6 +301,16 @@ impl SessionService {
     }
 }
 
+fn refused_until(
+    now: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> AppError {
+    DomainError::TooManyFailedVerifications {
+        retry_after_secs: seconds_until(now, until),
+    }
+    .into()
+}
+
 fn parse_optional_language(raw: Option<&str>) -> AppResult<Option<String>> {
     Ok(raw
         .map(str::trim)
@@ -323,6 +356,18 @@ mod tests {
         }
     }
 
+    /// Stays of `stay(now)` in room 203, with no failed verification counted so far.
+    fn stays_with_no_failures(now: DateTime<Utc>) -> MockStayRepository {
+        let mut stays = MockStayRepository::new();
+        stays
+            .expect_in_house_stays_in_room()
+            .returning(move |_, _, _| Ok(vec![stay(now)]));
+        stays
+            .expect_verification_failures()
+            .returning(|_, _, _| Ok(None));
+        stays
+    }
+
     fn stored(new: NewSession) -> Session {
         Session {
             id: new.id,
@@ -340,14 +385,14 @@ mod tests {
     fn properties() -> MockPropertyRepository {
         let mut properties = MockPropertyRepository::new();
         properties
-            .expect_find_property_by_code()
-            .returning(|code| Ok((code == "DEMO-HOTEL").then(property)));
+            .expect_find_property_credentials()
+            .returning(|code| {
+                Ok((code == "DEMO-HOTEL")
+                    .then(|| (property(), vec![hash_secret("demo-interface-token")])))
+            });
         properties
             .expect_get_property()
             .returning(|_| Ok(Some(property())));
-        properties
-            .expect_interface_token_hashes()
-            .returning(|_| Ok(vec![hash_secret("demo-interface-token")]));
         properties
     }
 
@@ -416,10 +461,8 @@ mod tests {
     async fn initialise_by_room_takes_the_stays_language_unless_one_is_given() {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
-        let mut stays = MockStayRepository::new();
-        stays
-            .expect_in_house_stays_in_room()
-            .returning(move |_, _, _| Ok(vec![stay(now)]));
+        let mut stays = stays_with_no_failures(now);
+        stays.expect_record_verification_failure().never();
         let mut sessions = MockSessionRepository::new();
         sessions
             .expect_create_session()
@@ -443,13 +486,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_last_name_fails_verification_and_creates_nothing() {
+    async fn a_wrong_last_name_fails_verification_creates_nothing_and_is_counted() {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
-        let mut stays = MockStayRepository::new();
+        let mut stays = stays_with_no_failures(now);
         stays
-            .expect_in_house_stays_in_room()
-            .returning(move |_, _, _| Ok(vec![stay(now)]));
+            .expect_record_verification_failure()
+            .withf(|property, room, _| *property == 1 && room == "203")
+            .times(1)
+            .returning(move |_, _, at| {
+                Ok(FailureWindow {
+                    started_at: at,
+                    failures: 1,
+                })
+            });
         let mut sessions = MockSessionRepository::new();
         sessions.expect_create_session().never();
         let error = service(stays, sessions, clock)
@@ -463,13 +513,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn login_keeps_an_explicit_language_and_replaces_the_session() {
+    async fn a_room_with_too_many_failures_is_refused_even_with_the_right_name() {
         let now = Utc::now();
         let clock = Arc::new(ManualClock::new(now));
         let mut stays = MockStayRepository::new();
         stays
-            .expect_in_house_stays_in_room()
-            .returning(move |_, _, _| Ok(vec![stay(now)]));
+            .expect_verification_failures()
+            .returning(move |_, _, _| {
+                Ok(Some(FailureWindow {
+                    started_at: now - Duration::minutes(5),
+                    failures: 10,
+                }))
+            });
+        stays.expect_in_house_stays_in_room().never();
+        let mut sessions = MockSessionRepository::new();
+        sessions.expect_create_session().never();
+        let error = service(stays, sessions, clock)
+            .initialise_by_room(start("demo-interface-token", None), "Hopper", "203")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                AppError::Domain(DomainError::TooManyFailedVerifications {
+                    retry_after_secs: 600
+                })
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn login_keeps_an_explicit_language_and_replaces_the_session() {
+        let now = Utc::now();
+        let clock = Arc::new(ManualClock::new(now));
+        let stays = stays_with_no_failures(now);
         let mut sessions = MockSessionRepository::new();
         let old_id = Uuid::new_v4();
         sessions

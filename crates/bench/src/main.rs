@@ -6,6 +6,7 @@
 //! Everything runs on this machine, against 127.0.0.1 only, and stops by itself.
 
 mod client;
+mod hostile;
 mod stats;
 
 use std::{
@@ -83,6 +84,14 @@ struct Args {
     /// Requests per second of the soak; default 70 % of a 10 s create-conversation peak.
     #[arg(long)]
     rate: Option<f64>,
+    /// Only measure the worst-case decoding of a 64 KB form, query string and JSON body
+    /// (no server, no database) and exit.
+    #[arg(long)]
+    decode: bool,
+    /// Instead of the load: open this many connections that send part of a request and
+    /// stall, and report the server's memory before, during and after they time out.
+    #[arg(long)]
+    slow_clients: Option<usize>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -428,6 +437,11 @@ struct Results {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.decode {
+        let report = hostile::decode(200);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     let root = workspace_root();
     let started_at = chrono::Utc::now();
     if !args.skip_build && args.server_binary.is_none() {
@@ -478,17 +492,17 @@ async fn main() -> anyhow::Result<()> {
         let token = &tokens_for_create[(n as usize) % tokens_for_create.len()];
         create_request(token, n)
     });
+    if let Some(clients) = args.slow_clients {
+        eprintln!("{clients} clients send part of a request and stall…");
+        let report =
+            hostile::slow_clients(&address, clients, || server.memory_kib("VmRSS:")).await?;
+        let _ = server.child.kill().await;
+        return write_report(&root.join(&args.results), "slow-clients", &report);
+    }
     if args.soak {
         let report = soak(&server, &args, tokens.clone(), create.clone()).await?;
         let _ = server.child.kill().await;
-        std::fs::create_dir_all(root.join(&args.results))?;
-        let name = format!("soak-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
-        std::fs::write(
-            root.join(&args.results).join(format!("{name}.json")),
-            serde_json::to_string_pretty(&report)?,
-        )?;
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return write_report(&root.join(&args.results), "soak", &report);
     }
     eprintln!("warming up…");
     drive(
@@ -643,6 +657,16 @@ async fn main() -> anyhow::Result<()> {
         pgbench_single_statement_tps: single,
     };
     write_results(&root.join(&args.results), &results)?;
+    Ok(())
+}
+
+/// Writes a report as `<dir>/<kind>-<time>.json` and prints it.
+fn write_report(dir: &Path, kind: &str, report: &impl Serialize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let name = format!("{kind}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(dir.join(format!("{name}.json")), &text)?;
+    println!("{text}");
     Ok(())
 }
 

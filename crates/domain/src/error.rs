@@ -33,6 +33,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     NoOutletAvailable,
     TooManyRequests,
+    RequestTimeout,
     InternalError,
     ServiceUnavailable,
 }
@@ -67,6 +68,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "UnsupportedMediaType",
             Self::NoOutletAvailable => "NoOutletAvailable",
             Self::TooManyRequests => "TooManyRequests",
+            Self::RequestTimeout => "RequestTimeout",
             Self::InternalError => "InternalError",
             Self::ServiceUnavailable => "ServiceUnavailable",
         }
@@ -127,6 +129,12 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("No outlet is available for messages right now.")]
     NoOutletAvailable,
+    /// Too many failed room verifications for one room: every attempt waits out the window.
+    #[error("Too many failed verifications for this room; retry after the time in Retry-After.")]
+    TooManyFailedVerifications {
+        /// Seconds until the window has passed.
+        retry_after_secs: u64,
+    },
 }
 
 impl DomainError {
@@ -158,6 +166,7 @@ impl DomainError {
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::NoOutletAvailable => ErrorCode::NoOutletAvailable,
+            Self::TooManyFailedVerifications { .. } => ErrorCode::TooManyRequests,
         }
     }
 }

@@ -22,5 +22,6 @@ pub mod session;
 pub mod staff;
 pub mod stay;
 pub mod text;
+pub mod verification;
 
 pub use error::{DomainError, ErrorCode, RepositoryError};

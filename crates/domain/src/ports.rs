@@ -24,6 +24,7 @@ use crate::{
     session::{GuestIdentity, Session, SessionId},
     staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
     stay::{GuestStay, StayId},
+    verification::FailureWindow,
 };
 
 pub type RepoResult<T> = Result<T, RepositoryError>;
@@ -39,6 +40,13 @@ pub trait PropertyRepository: Send + Sync {
     /// The hashes of the property's enabled interface tokens (the caller compares them in
     /// constant time).
     async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>>;
+    /// The property with this code (exact match) and the hashes of its enabled interface
+    /// tokens, in one round trip: a known code and an unknown one cost the same database
+    /// work, so timing does not tell them apart.
+    async fn find_property_credentials(
+        &self,
+        code: &str,
+    ) -> RepoResult<Option<(Property, Vec<SecretHash>)>>;
     /// Every outlet of the property, active or not, with opening hours, in display order then code.
     async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Arc<Vec<Outlet>>>;
 }
@@ -62,6 +70,30 @@ pub trait StayRepository: Send + Sync {
     ) -> RepoResult<Option<GuestStay>>;
     /// The order with this code (exact match) in the property, whoever owns it.
     async fn find_order(&self, property_id: PropertyId, code: &str) -> RepoResult<Option<Order>>;
+    /// The failed room verifications of this room (its [`room_key`]) in the window running at
+    /// `at`, if any. Shared by every server instance.
+    ///
+    /// [`room_key`]: crate::verification::room_key
+    async fn verification_failures(
+        &self,
+        property_id: PropertyId,
+        room_key: &str,
+        at: DateTime<Utc>,
+    ) -> RepoResult<Option<FailureWindow>>;
+    /// Counts one failed verification of this room at `at`, atomically with concurrent ones
+    /// (see [`FailureWindow::after_failure`]); returns the window as it now stands.
+    async fn record_verification_failure(
+        &self,
+        property_id: PropertyId,
+        room_key: &str,
+        at: DateTime<Utc>,
+    ) -> RepoResult<FailureWindow>;
+    /// Deletes counting windows that ended before `before`, at most `batch` of them.
+    async fn purge_verification_failures(
+        &self,
+        before: DateTime<Utc>,
+        batch: i64,
+    ) -> RepoResult<u64>;
 }
 
 /// What a new session starts with.
@@ -104,6 +136,9 @@ pub trait SessionRepository: Send + Sync {
     /// Deletes sessions that ended or went idle before `before`, at most `batch` of them;
     /// returns how many were deleted.
     async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
+    /// Deletes stored idempotency keys (and their responses) created before `before`, at most
+    /// `batch` of them; returns how many were deleted.
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]

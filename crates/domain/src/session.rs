@@ -74,6 +74,9 @@ pub struct SessionPolicy {
     pub idle_timeout: Duration,
     pub checkout_grace: Duration,
     pub refresh_after: Duration,
+    /// Failed room verifications per room in a window before that room's attempts are
+    /// refused (see [`crate::verification`]); 0 turns the limit off.
+    pub login_failures_per_room: u32,
 }
 
 impl Default for SessionPolicy {
@@ -82,6 +85,7 @@ impl Default for SessionPolicy {
             idle_timeout: Duration::seconds(86_400),
             checkout_grace: Duration::seconds(21_600),
             refresh_after: Duration::seconds(900),
+            login_failures_per_room: 10,
         }
     }
 }
@@ -109,7 +113,19 @@ impl Session {
 
     /// Whether the session may serve a request at `now`.
     pub fn is_live_at(&self, now: DateTime<Utc>, policy: &SessionPolicy) -> bool {
-        self.ended_at.is_none() && now < self.expires_at(policy)
+        self.ended_at.is_none() && now < self.expires_at(policy) && self.stay_is_in_house(now)
+    }
+
+    /// A verified session lives only while its stay is in house: not once the stay is gone
+    /// (removed by a reload) or its check-in was moved into the future. Check-out is bounded
+    /// by [`Self::expires_at`], with its grace period.
+    fn stay_is_in_house(&self, now: DateTime<Utc>) -> bool {
+        match self.identity {
+            GuestIdentity::Verified { .. } => {
+                self.stay.as_ref().is_some_and(|stay| stay.check_in <= now)
+            }
+            GuestIdentity::Anonymous | GuestIdentity::Visitor { .. } => true,
+        }
     }
 
     /// Whether serving a request at `now` should record activity (see [`SessionPolicy::touch_interval`]).

@@ -38,6 +38,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -111,6 +112,14 @@ impl ApiError {
         error
     }
 
+    /// The request's body did not arrive within the read timeout.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            ErrorCode::RequestTimeout,
+            "The request was not received in time.",
+        )
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             ErrorCode::PayloadTooLarge,
@@ -121,7 +130,11 @@ impl ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
-        Self::new(error.code(), error.to_string())
+        let mut api = Self::new(error.code(), error.to_string());
+        if let DomainError::TooManyFailedVerifications { retry_after_secs } = error {
+            api.retry_after = Some(retry_after_secs.max(1));
+        }
+        api
     }
 }
 
@@ -184,6 +197,13 @@ impl ResponseError for ApiError {
                 Err(_) => HttpResponse::build(status).finish(),
             },
         };
+        if self.code == ErrorCode::RequestTimeout {
+            // A client that could not send its request in time gets no second chance on this
+            // connection: what it sends next cannot be told from the rest of the late body.
+            response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -33,15 +33,28 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "An internal error occurred."))
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
+/// Reads the whole body, refusing more than `limit` bytes, or a body that has not arrived
+/// within `timeout` (`RequestTimeout`, and the connection is closed): a client that sends part
+/// of a body and stalls, or trickles it, must not hold a worker's memory for long.
 async fn read_body(
     payload: &mut Payload,
     declared: Option<usize>,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> Result<Vec<u8>, ApiError> {
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
+    actix_web::rt::time::timeout(timeout, read_body_within(payload, declared, limit))
+        .await
+        .unwrap_or_else(|_| Err(ApiError::request_timeout()))
+}
+
+async fn read_body_within(
+    payload: &mut Payload,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
@@ -68,9 +81,14 @@ async fn read_fields(
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let content_type = header(CONTENT_TYPE).map(str::to_owned);
     let declared = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
-    let body = read_body(&mut payload, declared, state.limits.max_body_bytes)
-        .await
-        .map_err(|e| e.shaped(shape))?;
+    let body = read_body(
+        &mut payload,
+        declared,
+        state.limits.max_body_bytes,
+        state.limits.request_read_timeout,
+    )
+    .await
+    .map_err(|e| e.shaped(shape))?;
     let from_body =
         decode_body(content_type.as_deref(), &body).map_err(|e| ApiError::from(e).shaped(shape))?;
     let from_query =

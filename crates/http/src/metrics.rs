@@ -93,7 +93,16 @@ impl Metrics {
         self.messages_created.with_label_values(&[author]).inc();
     }
 
+    /// Counts a request. Every label value comes from a closed set, so no client can grow
+    /// the exposition: the method is a standard one or `other`, the route a template of the
+    /// route table or `unmatched`, the status a three-digit number.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
+        let status = if (100..=599).contains(&status) {
+            status
+        } else {
+            0
+        };
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -122,9 +131,38 @@ impl Metrics {
     }
 }
 
+/// The method as a label: one of HTTP's standard methods, else `other`.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = Metrics::new().unwrap();
+        for i in 0..50 {
+            metrics.observe_request(
+                &format!("X{i}{}", "Y".repeat(1000)),
+                "unmatched",
+                405,
+                0.001,
+            );
+        }
+        let text = metrics.render(PoolStats::default());
+        assert!(text.contains(
+            r#"bellhop_http_requests_total{method="other",route="unmatched",status="405"} 50"#
+        ));
+        assert!(!text.contains("YYYY"));
+    }
 
     #[test]
     fn a_request_is_counted_under_its_route_template() {

@@ -22,6 +22,9 @@ use bellhop_application::{
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_page_length: u32,
+    /// Time a client has to send a request's body (the head has its own limit, set on the
+    /// server, of the same length).
+    pub request_read_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 65_536,
             max_page_length: 500,
+            request_read_timeout: std::time::Duration::from_secs(10),
         }
     }
 }

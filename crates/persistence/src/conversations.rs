@@ -618,13 +618,11 @@ async fn insert_message(
         .await
         .map_err(db_error)?;
     let Some((id, conversation_id, seq)) = inserted else {
-        // Nothing was written: tell a closed conversation from one the viewer cannot see.
-        let (_, status) = conversation_status(&mut *conn, viewer, code).await?;
-        return Err(if status == ConversationStatus::Closed.as_str() {
-            DomainError::ConversationClosed.into()
-        } else {
-            RepositoryError::unexpected("a message could not be added to an open conversation")
-        });
+        // Nothing was written: tell a closed conversation from one the viewer cannot see. The
+        // update found it not open; if it is open again by now, a close and a reopen raced
+        // this reply, which then came while it was closed: `ConversationClosed` all the same.
+        conversation_status(&mut *conn, viewer, code).await?;
+        return Err(DomainError::ConversationClosed.into());
     };
     Ok(stored_message(message, id, conversation_id, seq))
 }

@@ -81,6 +81,23 @@ impl PgStore {
         transaction.map_err(db_error)
     }
 
+    /// Runs one batch of a purge: `sql` deletes at most `$2` rows older than `$1` (a bounded
+    /// statement, so a purge never holds long locks); returns how many it deleted.
+    async fn delete_batch(
+        &self,
+        sql: &'static str,
+        before: chrono::DateTime<chrono::Utc>,
+        batch: i64,
+    ) -> RepoResult<u64> {
+        let done = sqlx::query(sql)
+            .bind(before)
+            .bind(batch)
+            .execute(&mut *self.acquire().await?)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -161,6 +161,42 @@ impl PropertyRepository for PgStore {
             .collect())
     }
 
+    /// One statement whether or not the code exists: the property (if any) with its token
+    /// hashes aggregated, so a fake code costs the same round trip as a real one.
+    #[instrument(skip(self))]
+    async fn find_property_credentials(
+        &self,
+        code: &str,
+    ) -> RepoResult<Option<(Property, Vec<SecretHash>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            property: PropertyRow,
+            hashes: Vec<Vec<u8>>,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT p.id, p.code, p.name, p.brand_code, p.group_code, p.time_zone, p.default_language,
+                    coalesce(array_agg(t.token_hash) FILTER (WHERE t.token_hash IS NOT NULL), '{}') AS hashes
+               FROM properties p
+               LEFT JOIN interface_tokens t ON t.property_id = p.id AND t.enabled
+              WHERE p.code = $1
+              GROUP BY p.id",
+        )
+        .bind(code)
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
+        row.map(|row| {
+            let hashes = row
+                .hashes
+                .iter()
+                .filter_map(|hash| SecretHash::try_from(hash.as_slice()).ok())
+                .collect();
+            Property::try_from(row.property).map(|property| (property, hashes))
+        })
+        .transpose()
+    }
+
     #[instrument(skip(self))]
     async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Arc<Vec<Outlet>>> {
         if let Some(outlets) = self.cache.outlets(property_id) {

@@ -208,17 +208,27 @@ impl SessionRepository for PgStore {
 
     #[instrument(skip(self))]
     async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
-        let done = sqlx::query(
+        self.delete_batch(
             "DELETE FROM sessions WHERE (property_id, id) IN (
                  SELECT property_id, id FROM sessions
                   WHERE coalesce(ended_at, last_seen_at) < $1
                   LIMIT $2)",
+            before,
+            batch,
         )
-        .bind(before)
-        .bind(batch)
-        .execute(&mut *self.acquire().await?)
         .await
-        .map_err(db_error)?;
-        Ok(done.rows_affected())
+    }
+
+    #[instrument(skip(self))]
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
+        self.delete_batch(
+            "DELETE FROM idempotency_keys WHERE (property_id, scope, key) IN (
+                 SELECT property_id, scope, key FROM idempotency_keys
+                  WHERE created_at < $1
+                  LIMIT $2)",
+            before,
+            batch,
+        )
+        .await
     }
 }

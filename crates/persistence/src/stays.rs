@@ -6,11 +6,16 @@ use bellhop_domain::{
     ports::{RepoResult, StayRepository},
     property::PropertyId,
     stay::{GuestStay, StayId},
+    verification::{FailureWindow, FAILURE_WINDOW},
 };
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use crate::{db_error, PgStore};
+
+fn failure_count(failures: i32) -> u32 {
+    u32::try_from(failures).unwrap_or(0)
+}
 
 #[derive(sqlx::FromRow)]
 struct StayRow {
@@ -111,5 +116,97 @@ impl StayRepository for PgStore {
             outlet_id: r.outlet_id,
             stay_id: r.stay_id,
         }))
+    }
+
+    #[instrument(skip(self, room_key))]
+    async fn verification_failures(
+        &self,
+        property_id: PropertyId,
+        room_key: &str,
+        at: DateTime<Utc>,
+    ) -> RepoResult<Option<FailureWindow>> {
+        let row: Option<(DateTime<Utc>, i32)> = sqlx::query_as(
+            "SELECT window_started_at, failures FROM room_verification_failures
+              WHERE property_id = $1 AND room_key = $2 AND window_started_at > $3",
+        )
+        .bind(property_id)
+        .bind(room_key)
+        .bind(at - FAILURE_WINDOW)
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(row.map(|(started_at, failures)| FailureWindow {
+            started_at,
+            failures: failure_count(failures),
+        }))
+    }
+
+    /// The row is created if missing and then locked, so concurrent failures of one room on
+    /// any number of instances are counted one after the other by the domain's rule.
+    #[instrument(skip(self, room_key))]
+    async fn record_verification_failure(
+        &self,
+        property_id: PropertyId,
+        room_key: &str,
+        at: DateTime<Utc>,
+    ) -> RepoResult<FailureWindow> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO room_verification_failures (property_id, room_key, window_started_at, failures)
+             VALUES ($1, $2, $3, 0)
+             ON CONFLICT (property_id, room_key) DO NOTHING",
+        )
+        .bind(property_id)
+        .bind(room_key)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let (started_at, failures): (DateTime<Utc>, i32) = sqlx::query_as(
+            "SELECT window_started_at, failures FROM room_verification_failures
+              WHERE property_id = $1 AND room_key = $2 FOR UPDATE",
+        )
+        .bind(property_id)
+        .bind(room_key)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let window = FailureWindow::after_failure(
+            Some(FailureWindow {
+                started_at,
+                failures: failure_count(failures),
+            }),
+            at,
+        );
+        sqlx::query(
+            "UPDATE room_verification_failures SET window_started_at = $3, failures = $4
+              WHERE property_id = $1 AND room_key = $2",
+        )
+        .bind(property_id)
+        .bind(room_key)
+        .bind(window.started_at)
+        .bind(i32::try_from(window.failures).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(window)
+    }
+
+    #[instrument(skip(self))]
+    async fn purge_verification_failures(
+        &self,
+        before: DateTime<Utc>,
+        batch: i64,
+    ) -> RepoResult<u64> {
+        self.delete_batch(
+            "DELETE FROM room_verification_failures WHERE (property_id, room_key) IN (
+                 SELECT property_id, room_key FROM room_verification_failures
+                  WHERE window_started_at < $1
+                  LIMIT $2)",
+            before - FAILURE_WINDOW,
+            batch,
+        )
+        .await
     }
 }

@@ -31,6 +31,12 @@ pub struct Settings {
     pub rate_limit_per_address: u32,
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
+    /// `statement_timeout` and `lock_timeout` of every database connection.
+    pub db_statement_timeout: Duration,
+    /// Time a client has to send a request's head and body.
+    pub request_read_timeout: Duration,
+    /// Failed room verifications per room in 15 minutes before 429 (0: no limit).
+    pub login_failures_per_room: u32,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -199,6 +205,29 @@ impl Settings {
                 "milliseconds above 0",
             )
             .map(Duration::from_millis)?,
+            db_statement_timeout: parse(
+                "BELLHOP_DB_STATEMENT_TIMEOUT_MS",
+                lookup("BELLHOP_DB_STATEMENT_TIMEOUT_MS"),
+                5000u64,
+                |v| (1..=3_600_000).contains(v),
+                "milliseconds, 1 to 3600000",
+            )
+            .map(Duration::from_millis)?,
+            request_read_timeout: parse(
+                "BELLHOP_REQUEST_READ_TIMEOUT_MS",
+                lookup("BELLHOP_REQUEST_READ_TIMEOUT_MS"),
+                10_000u64,
+                |v| (1..=3_600_000).contains(v),
+                "milliseconds, 1 to 3600000",
+            )
+            .map(Duration::from_millis)?,
+            login_failures_per_room: parse(
+                "BELLHOP_LOGIN_FAILURES_PER_ROOM",
+                lookup("BELLHOP_LOGIN_FAILURES_PER_ROOM"),
+                10u32,
+                |_| true,
+                "failures per room in 15 minutes, 0 for off",
+            )?,
             log_format,
             log_filter: lookup("RUST_LOG")
                 .filter(|v| !v.trim().is_empty())
@@ -307,6 +336,21 @@ impl fmt::Display for Settings {
         )?;
         writeln!(
             f,
+            "BELLHOP_DB_STATEMENT_TIMEOUT_MS     {}",
+            self.db_statement_timeout.as_millis()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_REQUEST_READ_TIMEOUT_MS     {}",
+            self.request_read_timeout.as_millis()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_LOGIN_FAILURES_PER_ROOM     {}",
+            self.login_failures_per_room
+        )?;
+        writeln!(
+            f,
             "BELLHOP_LOG_FORMAT                  {:?}",
             self.log_format
         )?;
@@ -345,6 +389,9 @@ mod tests {
         assert_eq!(s.rate_limit_per_session, 120);
         assert_eq!(s.rate_limit_per_address, 1200);
         assert_eq!(s.db_acquire_timeout.as_millis(), 2000);
+        assert_eq!(s.db_statement_timeout.as_millis(), 5000);
+        assert_eq!(s.request_read_timeout.as_millis(), 10_000);
+        assert_eq!(s.login_failures_per_room, 10);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(s.using_demo_secret);
     }

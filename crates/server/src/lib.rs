@@ -68,6 +68,7 @@ pub fn session_policy(settings: &Settings) -> SessionPolicy {
         idle_timeout: secs(settings.session_idle),
         checkout_grace: secs(settings.checkout_grace),
         refresh_after: secs(settings.session_refresh_after),
+        login_failures_per_room: settings.login_failures_per_room,
     }
 }
 
@@ -102,6 +103,7 @@ fn assemble(
         limits: Limits {
             max_body_bytes: settings.max_body_bytes,
             max_page_length: settings.max_page_length,
+            request_read_timeout: settings.request_read_timeout,
         },
         readiness: Arc::new(DatabaseReadiness(shared.stores.clone())),
         metrics: shared.metrics.clone(),
@@ -145,6 +147,30 @@ pub fn build_state(
     let store = Arc::new(PgStore::new(pool));
     shared.add(store.clone());
     Ok(assemble(store, settings, clock, &shared))
+}
+
+/// The HTTP server on `listener`, with `workers` workers, each built with its own state from
+/// `state`. A request's head must arrive within the read timeout (else 408 and the connection
+/// is closed; its body has the same limit, see the extractors), and a client that does not
+/// close after a response gets a second at most: no slow client holds a connection long.
+pub fn http_server<F>(
+    settings: &Settings,
+    listener: std::net::TcpListener,
+    workers: usize,
+    state: F,
+) -> std::io::Result<actix_web::dev::Server>
+where
+    F: Fn() -> web::Data<bellhop_http::AppState> + Send + Clone + 'static,
+{
+    Ok(
+        actix_web::HttpServer::new(move || bellhop_http::build_app(state()))
+            .workers(workers)
+            .client_request_timeout(settings.request_read_timeout)
+            .client_disconnect_timeout(std::time::Duration::from_secs(1))
+            .shutdown_timeout(30)
+            .listen(listener)?
+            .run(),
+    )
 }
 
 /// Builds one application state per HTTP worker. Each actix worker runs its own

@@ -7,7 +7,11 @@ use bellhop_application::{
     clock::SystemClock,
     reference_data::{parse_reference_file, FileFormat, ReferenceDataService},
 };
-use bellhop_domain::{clock::Clock, ports::SessionRepository};
+use bellhop_domain::{
+    clock::Clock,
+    idempotency::key_lifetime,
+    ports::{SessionRepository, StayRepository},
+};
 use bellhop_persistence::PgStore;
 use bellhop_server::{config::Settings, database, telemetry, WorkerStates};
 use clap::{Parser, Subcommand};
@@ -49,7 +53,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SessionsCommand {
-    /// Delete sessions that ended (or went idle) more than DAYS days ago, in batches.
+    /// Delete sessions that ended (or went idle) more than DAYS days ago, idempotency keys
+    /// past their 24 hours and ended room-verification windows, in batches.
     Purge {
         #[arg(long, default_value_t = 30)]
         older_than_days: u32,
@@ -84,6 +89,24 @@ fn main() {
     }
 }
 
+/// Runs `purge` until a batch comes back short; returns the total deleted.
+async fn purge_in_batches<F, Fut>(purge: F, batch: i64) -> anyhow::Result<u64>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bellhop_domain::ports::RepoResult<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = purge()
+            .await
+            .map_err(|e| anyhow::anyhow!("purge failed: {e}"))?;
+        total += deleted;
+        if deleted < u64::try_from(batch).unwrap_or(u64::MAX) {
+            return Ok(total);
+        }
+    }
+}
+
 async fn prepare(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
     database::ensure_database(settings).await?;
     let pool = database::pool(settings)?;
@@ -115,13 +138,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let states = std::sync::Arc::new(WorkerStates::new(&settings, clock, workers)?);
             let factory = states.clone();
             tracing::info!(bind = %settings.bind, workers, "serving");
-            actix_web::HttpServer::new(move || bellhop_http::build_app(factory.worker_state()))
-                .workers(workers)
-                .bind(settings.bind)
-                .with_context(|| format!("cannot listen on {}", settings.bind))?
-                .shutdown_timeout(30)
-                .run()
-                .await?;
+            let listener = std::net::TcpListener::bind(settings.bind)
+                .with_context(|| format!("cannot listen on {}", settings.bind))?;
+            bellhop_server::http_server(&settings, listener, workers, move || {
+                factory.worker_state()
+            })?
+            .await?;
             tracing::info!("stopped accepting; closing the database pools");
             states.close().await;
             Ok(())
@@ -177,19 +199,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = PgStore::new(pool.clone());
             let idle = chrono::Duration::from_std(settings.session_idle).unwrap_or_default();
             let before = clock.now() - chrono::Duration::days(i64::from(older_than_days)) - idle;
-            let mut total = 0;
-            loop {
-                let deleted = store
-                    .purge_sessions(before, i64::from(batch.max(1)))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("purge failed: {e}"))?;
-                total += deleted;
-                if deleted < u64::from(batch.max(1)) {
-                    break;
-                }
-            }
+            let batch = i64::from(batch.max(1));
+            let now = clock.now();
+            let sessions = purge_in_batches(|| store.purge_sessions(before, batch), batch).await?;
+            let keys = purge_in_batches(
+                || store.purge_idempotency_keys(now - key_lifetime(), batch),
+                batch,
+            )
+            .await?;
+            let failures =
+                purge_in_batches(|| store.purge_verification_failures(now, batch), batch).await?;
             pool.close().await;
-            println!("deleted {total} sessions");
+            println!(
+                "deleted {sessions} sessions, {keys} idempotency keys older than 24 hours and {failures} expired room verification windows"
+            );
             Ok(())
         }
     }

@@ -37,6 +37,19 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
         .error_response()
 }
 
+/// Adds one method's route to a resource; a GET route answers HEAD as well (the same
+/// handler: actix sends the head of its response without the body).
+macro_rules! add_route {
+    ($resource:expr, get, $handler:path) => {
+        $resource
+            .route(web::get().to($handler))
+            .route(web::head().to($handler))
+    };
+    ($resource:expr, $method:ident, $handler:path) => {
+        $resource.route(web::$method().to($handler))
+    };
+}
+
 macro_rules! route_table {
     ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),+ $(,)?) => {
         /// Every route as `(method, path template)`.
@@ -45,11 +58,9 @@ macro_rules! route_table {
         /// Registers every route of [`ROUTES`].
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $(
-                cfg.service(
-                    web::resource($path)
-                        $( .route(web::$method().to($handler)) )+
-                        .default_service(web::to(method_not_allowed)),
-                );
+                let resource = web::resource($path);
+                $( let resource = add_route!(resource, $method, $handler); )+
+                cfg.service(resource.default_service(web::to(method_not_allowed)));
             )+
         }
     };

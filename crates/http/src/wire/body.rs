@@ -6,7 +6,7 @@ use percent_encoding::percent_decode;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::fields::Fields;
+use super::fields::{too_many_fields, Fields, MAX_FIELDS};
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,9 @@ impl<'de> Deserialize<'de> for TopLevelObject {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(entry) = map.next_entry::<String, Value>()? {
+                    if entries.len() == MAX_FIELDS {
+                        return Err(serde::de::Error::custom(TOO_MANY_FIELDS));
+                    }
                     entries.push(entry);
                 }
                 Ok(TopLevelObject(entries))
@@ -87,17 +90,29 @@ impl<'de> Deserialize<'de> for TopLevelObject {
     }
 }
 
+/// The marker of the JSON visitor's refusal of too many fields (serde errors carry text only).
+const TOO_MANY_FIELDS: &str = "too many fields";
+
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
 /// Decodes a body. An empty body has no fields whatever its content type; otherwise the
-/// content type must be one the API speaks.
+/// content type must be one the API speaks. A JSON body may start with a UTF-8 byte-order
+/// mark, as ASP.NET accepts.
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Fields, BodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Fields::default());
     }
     match body_format(content_type)? {
         BodyFormat::Json => {
+            let body = body.strip_prefix(BYTE_ORDER_MARK).unwrap_or(body);
             let text = std::str::from_utf8(body)
                 .map_err(|_| BodyError::Invalid("The body is not valid UTF-8.".into()))?;
             let object: TopLevelObject = serde_json::from_str(text).map_err(|e| {
+                if e.classify() == serde_json::error::Category::Data
+                    && e.to_string().starts_with(TOO_MANY_FIELDS)
+                {
+                    return BodyError::from(too_many_fields());
+                }
                 BodyError::Invalid(format!(
                     "The body is not a valid JSON object ({}).",
                     json_problem(&e)
@@ -126,8 +141,13 @@ fn json_problem(error: &serde_json::Error) -> String {
 /// are not UTF-8 after percent-decoding are `InvalidRequest`.
 pub fn decode_form(input: &[u8]) -> Result<Fields, BodyError> {
     let invalid = || BodyError::Invalid("The form or query string is not valid UTF-8.".into());
-    let mut pairs = Vec::new();
-    for part in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+    let parts = || input.split(|b| *b == b'&').filter(|p| !p.is_empty());
+    // Counted before anything is decoded: an oversized form costs one pass over its bytes.
+    if parts().count() > MAX_FIELDS {
+        return Err(too_many_fields().into());
+    }
+    let mut pairs = Vec::with_capacity(MAX_FIELDS.min(parts().count()));
+    for part in parts() {
         let (name, value) = match part.iter().position(|b| *b == b'=') {
             Some(at) => (&part[..at], &part[at + 1..]),
             None => (part, &[][..]),
@@ -221,6 +241,45 @@ mod tests {
     fn duplicate_keys_are_invalid() {
         assert!(decode_body(Some("application/json"), br#"{"a":1,"A":2}"#).is_err());
         assert!(decode_body(Some("application/x-www-form-urlencoded"), b"a=1&a=2").is_err());
+    }
+
+    #[test]
+    fn a_json_body_may_start_with_a_byte_order_mark() {
+        let fields = decode_body(
+            Some("application/json"),
+            b"\xEF\xBB\xBF{\"Message\":\"hi\"}",
+        )
+        .unwrap();
+        assert_eq!(fields.text("message").unwrap().as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn more_than_256_fields_in_a_body_or_query_string_are_refused() {
+        let form = |n: usize| {
+            (0..n)
+                .map(|i| format!("f{i}=v"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let json = |n: usize| {
+            let entries: Vec<String> = (0..n).map(|i| format!("\"f{i}\":1")).collect();
+            format!("{{{}}}", entries.join(","))
+        };
+        assert!(decode_form(form(256).as_bytes()).is_ok());
+        assert!(decode_body(Some("application/json"), json(256).as_bytes()).is_ok());
+        for refused in [
+            decode_form(form(257).as_bytes()),
+            decode_body(Some("application/json"), json(257).as_bytes()),
+            decode_body(
+                Some("application/x-www-form-urlencoded"),
+                form(16_000).as_bytes(),
+            ),
+        ] {
+            match refused {
+                Err(BodyError::Invalid(message)) => assert!(message.contains("at most 256")),
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
     }
 
     #[test]

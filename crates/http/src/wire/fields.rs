@@ -2,22 +2,48 @@
 //! `""` are "not given"; a JSON number may stand for text; booleans accept `true`/`false` in any
 //! letter case; any other wrong type, and text with NUL characters, is `InvalidRequest`.
 
+use std::collections::HashMap;
+
 use bellhop_domain::DomainError;
 use serde_json::Value;
 
+/// The most fields a body, and a query string, may carry (section 2 of the spec).
+pub const MAX_FIELDS: usize = 256;
+
 /// The fields of one request (body and query string together), keys lower-cased.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Lookups go through a hash index, so building the fields costs time linear in their
+/// number (a list scanned on every insert made 16,000 names cost seconds of CPU).
+#[derive(Debug, Clone, Default)]
 pub struct Fields {
     entries: Vec<(String, Value)>,
+    index: HashMap<String, usize>,
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+/// `InvalidRequest` for a body or query string with more than [`MAX_FIELDS`] fields.
+pub fn too_many_fields() -> DomainError {
+    DomainError::invalid_request(format!(
+        "A body or query string may carry at most {MAX_FIELDS} fields."
+    ))
 }
 
 impl Fields {
-    /// Builds the fields; a name given twice (in any letter case) is `InvalidRequest`.
+    /// Builds the fields of one body or query string: at most [`MAX_FIELDS`]; a name given
+    /// twice (in any letter case) is `InvalidRequest`.
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<Self, DomainError> {
         let mut fields = Self::default();
         for (name, value) in pairs {
+            if fields.entries.len() == MAX_FIELDS {
+                return Err(too_many_fields());
+            }
             fields.insert(name, value)?;
         }
         Ok(fields)
@@ -25,7 +51,7 @@ impl Fields {
 
     fn insert(&mut self, name: String, value: Value) -> Result<(), DomainError> {
         let key = name.to_lowercase();
-        if self.entries.iter().any(|(existing, _)| *existing == key) {
+        if self.index.contains_key(&key) {
             // The name is the client's own text: it is named back only when it is a plain
             // identifier, so an error never echoes arbitrary input (markup, SQL, megabytes).
             let plain = name.len() <= 64
@@ -38,6 +64,7 @@ impl Fields {
                 "A field is given more than once.".to_owned()
             }));
         }
+        self.index.insert(key.clone(), self.entries.len());
         self.entries.push((key, value));
         Ok(())
     }
@@ -72,8 +99,9 @@ impl Fields {
     }
 
     fn raw(&self, name: &str) -> Option<&Value> {
-        let key = name.to_lowercase();
-        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.index
+            .get(&name.to_lowercase())
+            .map(|at| &self.entries[*at].1)
     }
 
     /// Optional text: `None` when missing, `null` or empty.
@@ -249,6 +277,13 @@ mod tests {
         assert!(body.clone().merge(same).is_ok());
         let other = Fields::from_pairs(vec![("sessiontoken".into(), json!("u"))]).unwrap();
         assert!(body.merge(other).is_err());
+    }
+
+    #[test]
+    fn at_most_256_fields_are_accepted() {
+        let pairs = |n: usize| (0..n).map(|i| (format!("f{i}"), json!("v")));
+        assert!(Fields::from_pairs(pairs(MAX_FIELDS)).is_ok());
+        assert!(Fields::from_pairs(pairs(MAX_FIELDS + 1)).is_err());
     }
 
     #[test]

@@ -369,10 +369,20 @@ fn a_missing_secret_stops_start_up_with_one_clear_line() {
 }
 
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
-async fn the_purge_command_deletes_only_long_ended_sessions(pool: PgPool) {
+async fn the_purge_command_deletes_only_long_ended_sessions_and_day_old_idempotency_keys(
+    pool: PgPool,
+) {
     let app = spawn(pool.clone()).await;
     app.ada().await;
     app.anonymous().await;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (property_id, scope, key, request_hash, response_body, created_at)
+         SELECT id, 'session:test', k.key, '\\x00', '{}', now() - k.age
+           FROM properties, (VALUES ('old', interval '25 hours'), ('fresh', interval '1 hour')) AS k(key, age)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     sqlx::query(
         "UPDATE sessions SET last_seen_at = CASE kind WHEN 'anonymous' THEN now() - interval '41 days' ELSE now() END,
                              ended_at = CASE kind WHEN 'anonymous' THEN now() - interval '40 days' END",
@@ -406,6 +416,16 @@ async fn the_purge_command_deletes_only_long_ended_sessions(pool: PgPool) {
         "{stdout} {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(stdout.trim(), "deleted 1 sessions");
+    assert!(
+        stdout
+            .trim()
+            .starts_with("deleted 1 sessions, 1 idempotency keys older than 24 hours"),
+        "{stdout}"
+    );
     assert_eq!(app.count("sessions").await, 1);
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM idempotency_keys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, ["fresh"]);
 }

@@ -150,6 +150,45 @@ pub async fn spawn_with(
     }
 }
 
+/// The URL of the database `pool` is connected to (a test's own database).
+pub fn database_url(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+/// The app at [`midday`] over a pool built the way `bellhop serve` builds it (its connection
+/// options, timeouts and checks), on the test's database, with `extra_settings`.
+pub async fn spawn_with_server_pool(
+    pool: PgPool,
+    extra_settings: &[(&str, &str)],
+) -> TestApp<
+    impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = Error>,
+> {
+    let clock = Arc::new(ManualClock::new(midday()));
+    ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())))
+        .load_demo(clock.now())
+        .await
+        .expect("demo data loads");
+    let url = database_url(&pool);
+    let mut extra: Vec<(&str, &str)> = vec![("DATABASE_URL", url.as_str())];
+    extra.extend_from_slice(extra_settings);
+    let settings = settings(&extra);
+    let server_pool = bellhop_server::database::pool(&settings).expect("a pool");
+    let state = build_state(server_pool, &settings, clock.clone()).expect("state builds");
+    let service = test::init_service(bellhop_http::build_app(state)).await;
+    TestApp {
+        service,
+        pool,
+        clock,
+    }
+}
+
 impl<S, B> TestApp<S>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = Error>,

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod attacks;
 mod conversations_create;
 mod foundation;
 mod guest_api;
