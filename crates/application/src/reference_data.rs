@@ -484,7 +484,7 @@ fn outlet(
     }
 }
 
-/// The fixed demo data set (`shared/spec/demo-data.md`). Stays run from yesterday to three
+/// The fixed demo data set (`docs/demo-data.md`). Stays run from yesterday to three
 /// days from `now`, so reloading moves only those dates.
 pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
     let check_in = (now - Duration::days(1)).to_rfc3339();

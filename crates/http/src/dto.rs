@@ -8,17 +8,21 @@ use bellhop_domain::{
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::wire::envelope::serialize_wire_date;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Message)]
 pub struct MessageDto {
     #[serde(serialize_with = "serialize_wire_date")]
+    /// Seven fractional digits and an offset, as the original API writes it.
     pub create_date: DateTime<Utc>,
     pub code: String,
     pub is_read: bool,
     pub service_center_name: String,
+    /// `Guest` or `ServiceCenter` (whose messages carry the service centre's name).
     pub message_type: &'static str,
     pub content: String,
     pub first_name: String,
@@ -47,7 +51,7 @@ impl From<Message> for MessageDto {
 }
 
 /// The conversation fields of the seed sample, in its order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationFields {
     pub code: String,
@@ -60,6 +64,7 @@ pub struct ConversationFields {
     pub guest_first_name: Option<String>,
     pub guest_last_name: Option<String>,
     pub guest_language_code: Option<String>,
+    /// `Open` or `Closed`.
     pub conversation_status: &'static str,
     pub conversation_type: &'static str,
 }
@@ -84,8 +89,9 @@ impl ConversationFields {
 }
 
 /// A conversation as in `createConversationResponse` (and `getConversationResponse`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Conversation)]
 pub struct ConversationDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
@@ -102,8 +108,9 @@ impl From<Conversation> for ConversationDto {
 }
 
 /// A conversation in the guest's list: its last message only, plus the unread count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ConversationSummary)]
 pub struct ConversationSummaryDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
@@ -124,8 +131,9 @@ impl From<Conversation> for ConversationSummaryDto {
 }
 
 /// A conversation in the staff list: no messages, the last one and the unread count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = StaffConversationItem)]
 pub struct StaffConversationItemDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
@@ -146,13 +154,16 @@ impl From<Conversation> for StaffConversationItemDto {
 }
 
 /// One conversation for staff: every message, the unread count and a visitor's form.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = StaffConversation)]
 pub struct StaffConversationDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
     pub messages: Vec<MessageDto>,
     pub unread_count: i64,
+    /// A visitor's contact form, as sent (`orderFormDetailsDictionary`).
+    #[schema(value_type = Option<Object>)]
     pub order_form_details: Option<Value>,
 }
 
@@ -168,16 +179,18 @@ impl From<Conversation> for StaffConversationDto {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OpeningHours)]
 pub struct OpeningHoursDto {
     pub day: &'static str,
     pub opens: String,
     pub closes: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OutletSettings)]
 pub struct OutletSettingsDto {
     pub code: String,
     pub name: String,

@@ -20,14 +20,15 @@ pub mod wire;
 use actix_web::{
     body::MessageBody,
     dev::{ServiceFactory, ServiceRequest, ServiceResponse},
-    middleware::from_fn,
+    middleware::{from_fn, Compress},
     web, App,
 };
 
 pub use metrics::{Metrics, PoolStats};
 pub use state::{AppState, Limits, Readiness};
 
-/// The whole application: routes, the JSON 404, and the request middleware.
+/// The whole application: routes, the JSON 404, gzip for clients that accept it, and the
+/// request middleware.
 pub fn build_app(
     state: web::Data<AppState>,
 ) -> App<
@@ -43,5 +44,8 @@ pub fn build_app(
         .app_data(state)
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        // Inside the request middleware, so that its headers and log line see the response
+        // as it leaves; only the body is encoded.
+        .wrap(Compress::default())
         .wrap(from_fn(middleware::request_context))
 }

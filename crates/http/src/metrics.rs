@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests by route template and status, latency histograms, the
 //! database pool, and conversations and messages created. Labels are route templates
-//! (`/API/V40/Interactive/Messages/Conversations/{code}`), never raw paths with codes.
+//! (`/API/V40/Interactive/Messages/Conversations/{code}`), never raw paths with codes. The
+//! process's own metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+//! `process_open_fds`...) come from the standard collector, under their standard names.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -20,6 +22,9 @@ pub struct PoolStats {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// The `process_*` metrics, kept out of `registry` so that they do not get its `bellhop_`
+    /// prefix: dashboards and alerts expect the standard names.
+    process: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
     pub conversations_created: IntCounter,
@@ -72,8 +77,14 @@ impl Metrics {
         registry.register(Box::new(messages_created.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        let process = Registry::new();
+        #[cfg(target_os = "linux")]
+        process.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         Ok(Self {
             registry,
+            process,
             requests,
             latency,
             conversations_created,
@@ -124,7 +135,9 @@ impl Metrics {
             .set(i64::from(pool.waiting));
         self.pool_max.set(i64::from(pool.max));
         let mut buffer = Vec::new();
-        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+        let mut families = self.registry.gather();
+        families.extend(self.process.gather());
+        if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
             tracing::error!(error = %error, "could not encode metrics");
         }
         String::from_utf8(buffer).unwrap_or_default()
@@ -179,5 +192,24 @@ mod tests {
         ));
         assert!(text.contains(r#"bellhop_db_pool_connections{state="in_use"} 2"#));
         assert!(text.contains("bellhop_db_pool_max_connections 8"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_process_metrics_keep_their_standard_names() {
+        let text = Metrics::new().unwrap().render(PoolStats::default());
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_max_fds",
+            "process_start_time_seconds",
+        ] {
+            assert!(
+                text.contains(&format!("\n{name} ")),
+                "{name} missing: {text}"
+            );
+        }
+        assert!(!text.contains("bellhop_process_"));
     }
 }

@@ -196,6 +196,13 @@ impl Modify for StaffKeyAuth {
         routes::staff::conversations::reopen,
         routes::staff::unread::unread,
     ),
+    components(schemas(
+        // The `content` of the guest responses, which the envelope carries untyped.
+        crate::dto::ConversationDto,
+        crate::dto::ConversationSummaryDto,
+        crate::dto::MessageDto,
+        crate::dto::OutletSettingsDto,
+    )),
     modifiers(&StaffKeyAuth),
     tags(
         (name = "session", description = "Starting sessions (original API)"),
@@ -239,6 +246,64 @@ mod tests {
             .collect();
         routes.sort();
         assert_eq!(documented, routes);
+    }
+
+    fn operations(document: &Value) -> Vec<(String, String, Value)> {
+        document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .iter()
+                    .map(move |(method, op)| (method.clone(), path.clone(), op.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_operation_has_its_own_operation_id() {
+        let document: Value = serde_json::from_str(&openapi_document()).unwrap();
+        let mut ids: Vec<String> = operations(&document)
+            .iter()
+            .map(|(method, path, op)| {
+                op["operationId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path} has no operationId"))
+                    .to_owned()
+            })
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "repeated operationIds among {ids:?}");
+    }
+
+    #[test]
+    fn every_staff_success_names_its_body_schema() {
+        let document: Value = serde_json::from_str(&openapi_document()).unwrap();
+        for (method, path, op) in operations(&document) {
+            if !path.starts_with("/staff/") {
+                continue;
+            }
+            let responses = op["responses"].as_object().unwrap();
+            let (status, success) = responses
+                .iter()
+                .find(|(status, _)| status.starts_with('2'))
+                .unwrap_or_else(|| panic!("{method} {path} has no success response"));
+            let schema = &success["content"]["application/json"]["schema"];
+            let reference = schema["$ref"].as_str().unwrap_or_default();
+            let name = reference.trim_start_matches("#/components/schemas/");
+            assert!(
+                name.starts_with("Staff"),
+                "{method} {path} {status} has no named schema: {schema}"
+            );
+            assert!(
+                document["components"]["schemas"][name]["properties"].is_object(),
+                "{name} has no fields"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,82 @@ use secrecy::{ExposeSecret, SecretString};
 const DEMO_SESSION_SECRET: &str = "bellhop-demo-secret-not-for-production-use-0001";
 const MIN_SECRET_BYTES: usize = 32;
 
+/// Every environment variable [`Settings::from_lookup`] reads, with its default and meaning:
+/// `bellhop --help` prints them (a test keeps this list and the reads in step).
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/bellhop",
+        "the database (created if missing)",
+    ),
+    ("BELLHOP_BIND", "127.0.0.1:8080", "listen address"),
+    (
+        "BELLHOP_SESSION_SECRET",
+        "none, required; serve --demo uses a development secret",
+        "token signing secret, 32 random bytes or more",
+    ),
+    (
+        "BELLHOP_SESSION_SECRET_PREVIOUS",
+        "unset",
+        "the previous secret, still accepted (rotation)",
+    ),
+    (
+        "BELLHOP_SESSION_IDLE_SECS",
+        "86400",
+        "idle expiry of a session",
+    ),
+    (
+        "BELLHOP_SESSION_REFRESH_AFTER_SECS",
+        "900",
+        "token age after which a response carries a fresh one (0: every response)",
+    ),
+    (
+        "BELLHOP_CHECKOUT_GRACE_SECS",
+        "21600",
+        "how long after check-out a verified session lives",
+    ),
+    ("BELLHOP_MAX_PAGE_LENGTH", "500", "the paging cap"),
+    ("BELLHOP_MAX_BODY_BYTES", "65536", "request body limit"),
+    (
+        "BELLHOP_RATE_LIMIT_PER_SESSION",
+        "120",
+        "requests per minute per session (0: off)",
+    ),
+    (
+        "BELLHOP_RATE_LIMIT_PER_ADDRESS",
+        "1200",
+        "requests per minute per client address (0: off)",
+    ),
+    (
+        "BELLHOP_DB_POOL_SIZE",
+        "8 per core, between 8 and 64",
+        "database connections per process",
+    ),
+    (
+        "BELLHOP_DB_ACQUIRE_TIMEOUT_MS",
+        "2000",
+        "wait for a connection before answering 503",
+    ),
+    ("BELLHOP_LOG_FORMAT", "pretty", "pretty or json"),
+    ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
+];
+
+/// The environment section of `bellhop --help`, rendered from [`VARIABLES`].
+pub fn environment_help() -> String {
+    let width = VARIABLES
+        .iter()
+        .map(|(name, _, _)| name.len())
+        .max()
+        .unwrap_or(0);
+    let mut help = String::from("Environment variables:\n");
+    for (name, default, meaning) in VARIABLES {
+        help.push_str(&format!(
+            "  {name:width$}  {meaning} [default: {default}]\n"
+        ));
+    }
+    help
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -138,6 +214,15 @@ impl Settings {
                 )))
             }
         };
+        let log_filter = lookup("RUST_LOG")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "info".to_owned());
+        // Refused rather than replaced by a default: a typo would otherwise silence the logs.
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+            return Err(ConfigError(format!(
+                "RUST_LOG={log_filter:?} is not valid: {error}"
+            )));
+        }
         Ok(Self {
             database_url: SecretString::from(database_url),
             bind,
@@ -229,9 +314,7 @@ impl Settings {
                 "failures per room in 15 minutes, 0 for off",
             )?,
             log_format,
-            log_filter: lookup("RUST_LOG")
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "info".to_owned()),
+            log_filter,
         })
     }
 
@@ -427,6 +510,47 @@ mod tests {
             "{}",
             error.0
         );
+    }
+
+    #[test]
+    fn an_invalid_log_filter_is_a_configuration_error() {
+        let error = settings(&[("RUST_LOG", "info,sqlx=loud")], true).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("RUST_LOG=\"info,sqlx=loud\" is not valid"),
+            "{}",
+            error.0
+        );
+        assert!(!error.0.contains('\n'), "one line: {}", error.0);
+        let fine = settings(&[("RUST_LOG", "warn,bellhop_http=debug")], true).unwrap();
+        assert_eq!(fine.log_filter, "warn,bellhop_http=debug");
+    }
+
+    #[test]
+    fn the_help_lists_every_variable_the_configuration_reads() {
+        let read = std::cell::RefCell::new(Vec::new());
+        Settings::from_lookup(
+            |name| {
+                read.borrow_mut().push(name.to_owned());
+                None
+            },
+            true,
+        )
+        .unwrap();
+        let mut read = read.into_inner();
+        read.sort();
+        read.dedup();
+        let mut listed: Vec<String> = VARIABLES.iter().map(|(n, _, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(read, listed, "VARIABLES and the variables read differ");
+        let help = environment_help();
+        for name in &listed {
+            assert!(
+                help.contains(&format!("  {name} ")),
+                "{name} is not in the help"
+            );
+        }
     }
 
     #[test]

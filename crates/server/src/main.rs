@@ -17,7 +17,12 @@ use bellhop_server::{config::Settings, database, telemetry, WorkerStates};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "bellhop", version, about = "Guest messaging for hotels")]
+#[command(
+    name = "bellhop",
+    version,
+    about = "Guest messaging for hotels",
+    after_help = bellhop_server::config::environment_help()
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,5 +1,6 @@
 //! Logs never carry secrets or guest data: a full flow runs with every log line captured
 //! (at trace level), then the capture is searched for tokens, keys, names and message texts.
+//! And the production JSON lines carry the request id at the top level.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -102,4 +103,52 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
     }
     // Tokens are also in query strings: those are never logged either.
     assert!(!logs.contains("SessionToken="));
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn json_lines_carry_the_request_id_at_the_top_level(pool: PgPool) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    // This thread only, and no `log` bridge: the other test of this file installs the
+    // global subscriber and the bridge.
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(
+        bellhop_server::telemetry::json_layer(move || writer.clone()),
+    ));
+
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    app.call(
+        actix_web::test::TestRequest::get()
+            .uri(&format!(
+                "/API/V40/Interactive/Messages?SessionToken={token}"
+            ))
+            .insert_header(("x-request-id", "req-top-level-42")),
+    )
+    .await
+    .assert_ok();
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is one JSON object"))
+        .collect();
+    let finished: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line["message"] == "request finished")
+        .collect();
+    assert!(!finished.is_empty(), "nothing was captured: {logs}");
+    for line in &finished {
+        assert!(
+            line["request_id"].is_string(),
+            "no top-level request_id: {line}"
+        );
+    }
+    let ours = finished
+        .iter()
+        .find(|line| line["request_id"] == "req-top-level-42")
+        .unwrap_or_else(|| panic!("the request's line is missing: {logs}"));
+    assert_eq!(ours["status"], 200);
+    assert_eq!(ours["route"], "/API/V40/Interactive/Messages");
 }

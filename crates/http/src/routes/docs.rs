@@ -28,14 +28,30 @@ const INITIALIZER: &str = r##"window.onload = function () {
   window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
 };"##;
 
-#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapiDocument",
+    tag = "operations",
+    responses(
+        (status = 200, description = "This document"),
+    ),
+)]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json; charset=utf-8")
         .body(openapi_document())
 }
 
-#[utoipa::path(get, path = "/docs", tag = "operations", responses((status = 200, description = "Interactive documentation", content_type = "text/html")))]
+#[utoipa::path(
+    get,
+    path = "/docs",
+    operation_id = "docsPage",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Interactive documentation", content_type = "text/html"),
+    ),
+)]
 pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -46,7 +62,19 @@ pub async fn docs_page() -> HttpResponse {
         .body(PAGE)
 }
 
-#[utoipa::path(get, path = "/docs/{file}", tag = "operations", params(("file" = String, Path, description = "An asset of the documentation page")), responses((status = 200, description = "The asset"), (status = 404, description = "No such asset")))]
+#[utoipa::path(
+    get,
+    path = "/docs/{file}",
+    operation_id = "docsAsset",
+    tag = "operations",
+    params(
+        ("file" = String, Path, description = "An asset of the documentation page"),
+    ),
+    responses(
+        (status = 200, description = "The asset"),
+        (status = 404, description = "No such asset"),
+    ),
+)]
 pub async fn docs_asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (content_type, body): (&str, &'static [u8]) = match file.as_str() {
         "swagger-ui-bundle.js" => ("text/javascript; charset=utf-8", SWAGGER_JS),

@@ -6,7 +6,15 @@ use serde_json::json;
 use crate::{state::AppState, wire::envelope::JSON_UTF8};
 
 /// The process is up.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "The process is up")))]
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    operation_id = "healthLive",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process is up"),
+    ),
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(JSON_UTF8)
@@ -14,7 +22,16 @@ pub async fn live() -> HttpResponse {
 }
 
 /// The database is reachable and fully migrated.
-#[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, description = "Database reachable and migrated"), (status = 503, description = "Not ready")))]
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    operation_id = "healthReady",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Database reachable and migrated"),
+        (status = 503, description = "Not ready"),
+    ),
+)]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if state.readiness.is_ready().await {
         HttpResponse::Ok()

@@ -21,7 +21,27 @@ pub fn page(fields: &Fields, max: u32) -> Result<Page, ApiError> {
     Ok(Page::parse(number, length, max)?)
 }
 
-#[utoipa::path(get, path = "/API/V40/Interactive/Messages", tag = "guest", params(("PageNumber" = Option<i64>, Query, description = "Page, from 1"), ("PageLength" = Option<i64>, Query, description = "Items per page, 1 to the configured maximum"), ("DescendingOrder" = Option<bool>, Query, description = "Newest first"), ("SessionToken" = String, Query, description = "The session token")), responses((status = 200, description = "getMessagesResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "Not a guest session", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    get,
+    path = "/API/V40/Interactive/Messages",
+    operation_id = "guestListMessages",
+    tag = "guest",
+    params(
+        ("PageNumber" = Option<i64>, Query, description = "Page, from 1"),
+        ("PageLength" = Option<i64>, Query, description = "Items per page, 1 to the configured maximum"),
+        ("DescendingOrder" = Option<bool>, Query, description = "Newest first"),
+        ("SessionToken" = String, Query, description = "The session token"),
+    ),
+    responses(
+        (status = 200, description = "getMessagesResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn list(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {
     let result = async {
         bellhop_application::conversations::guest_viewer(&call.session)?;

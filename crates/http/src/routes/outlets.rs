@@ -11,7 +11,25 @@ struct OutletSettingsContent {
     outlet_settings: Vec<OutletSettingsDto>,
 }
 
-#[utoipa::path(get, path = "/API/V40/System/Settings/Outlet", tag = "guest", params(("Code" = Option<String>, Query, description = "One outlet only"), ("SessionToken" = String, Query, description = "The session token")), responses((status = 200, description = "getOutletSettingsResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    get,
+    path = "/API/V40/System/Settings/Outlet",
+    operation_id = "getOutletSettings",
+    tag = "guest",
+    params(
+        ("Code" = Option<String>, Query, description = "One outlet only"),
+        ("SessionToken" = String, Query, description = "The session token"),
+    ),
+    responses(
+        (status = 200, description = "getOutletSettingsResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn settings(
     state: web::Data<AppState>,
     call: GuestCall,

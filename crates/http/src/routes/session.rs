@@ -36,7 +36,25 @@ fn started(started: StartedSession) -> HttpResponse {
     envelope::data(&started.token, "initialiseSessionResponse", content)
 }
 
-#[utoipa::path(post, path = "/API/V40/System/Session/Initialise", tag = "session", request_body(content((crate::openapi::InitialiseRequest = "application/json"), (crate::openapi::InitialiseRequest = "text/json"), (crate::openapi::InitialiseRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "initialiseSessionResponse with brandCode and groupCode; the new token", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/System/Session/Initialise",
+    operation_id = "initialiseSession",
+    tag = "session",
+    request_body(content(
+        (crate::openapi::InitialiseRequest = "application/json"),
+        (crate::openapi::InitialiseRequest = "text/json"),
+        (crate::openapi::InitialiseRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "initialiseSessionResponse with brandCode and groupCode; the new token", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn initialise(
     state: web::Data<AppState>,
     input: GuestInput,
@@ -45,7 +63,25 @@ pub async fn initialise(
     Ok(started(state.sessions.initialise(start).await?))
 }
 
-#[utoipa::path(post, path = "/API/V40/System/Session/InitialiseByRoom", tag = "session", request_body(content((crate::openapi::InitialiseByRoomRequest = "application/json"), (crate::openapi::InitialiseByRoomRequest = "text/json"), (crate::openapi::InitialiseByRoomRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "initialiseSessionResponse; a verified session", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/System/Session/InitialiseByRoom",
+    operation_id = "initialiseSessionByRoom",
+    tag = "session",
+    request_body(content(
+        (crate::openapi::InitialiseByRoomRequest = "application/json"),
+        (crate::openapi::InitialiseByRoomRequest = "text/json"),
+        (crate::openapi::InitialiseByRoomRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "initialiseSessionResponse; a verified session", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn initialise_by_room(
     state: web::Data<AppState>,
     input: GuestInput,
@@ -61,7 +97,25 @@ pub async fn initialise_by_room(
     ))
 }
 
-#[utoipa::path(post, path = "/API/V40/System/Session/InitialiseByGuestIdentifier", tag = "session", request_body(content((crate::openapi::InitialiseByGuestIdentifierRequest = "application/json"), (crate::openapi::InitialiseByGuestIdentifierRequest = "text/json"), (crate::openapi::InitialiseByGuestIdentifierRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "initialiseSessionResponse; a visitor session", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/System/Session/InitialiseByGuestIdentifier",
+    operation_id = "initialiseSessionByGuestIdentifier",
+    tag = "session",
+    request_body(content(
+        (crate::openapi::InitialiseByGuestIdentifierRequest = "application/json"),
+        (crate::openapi::InitialiseByGuestIdentifierRequest = "text/json"),
+        (crate::openapi::InitialiseByGuestIdentifierRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "initialiseSessionResponse; a visitor session", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn initialise_by_guest_identifier(
     state: web::Data<AppState>,
     input: GuestInput,
@@ -77,7 +131,25 @@ pub async fn initialise_by_guest_identifier(
 }
 
 /// Ends the presented session and answers `responseStatus` with the new session's token.
-#[utoipa::path(post, path = "/API/V40/System/Session/LoginByRoom", tag = "session", request_body(content((crate::openapi::LoginByRoomRequest = "application/json"), (crate::openapi::LoginByRoomRequest = "text/json"), (crate::openapi::LoginByRoomRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "responseStatus with the new session token", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/System/Session/LoginByRoom",
+    operation_id = "loginByRoom",
+    tag = "session",
+    request_body(content(
+        (crate::openapi::LoginByRoomRequest = "application/json"),
+        (crate::openapi::LoginByRoomRequest = "text/json"),
+        (crate::openapi::LoginByRoomRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "responseStatus with the new session token", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn login_by_room(
     state: web::Data<AppState>,
     call: GuestCall,

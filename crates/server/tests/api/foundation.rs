@@ -288,6 +288,80 @@ async fn metrics_count_a_request_under_its_route_template(pool: PgPool) {
     assert!(text.contains(r#"bellhop_messages_created_total{author="guest"} 1"#));
     assert!(text.contains("bellhop_http_request_duration_seconds_bucket"));
     assert!(text.contains(r#"bellhop_db_pool_connections{state="idle"}"#));
+    assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
+    assert!(text.contains("\nprocess_open_fds "), "{text}");
+}
+
+/// The status, the Content-Encoding and the raw body bytes of a GET.
+async fn get_raw(
+    service: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+    accept_encoding: Option<&str>,
+) -> (u16, Option<String>, Vec<u8>) {
+    let mut request = actix_web::test::TestRequest::get().uri(uri);
+    if let Some(encoding) = accept_encoding {
+        request = request.insert_header(("accept-encoding", encoding));
+    }
+    let response = actix_web::test::call_service(service, request.to_request()).await;
+    let status = response.status().as_u16();
+    let encoding = response
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = actix_web::test::read_body(response).await.to_vec();
+    (status, encoding, body)
+}
+
+#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+async fn large_responses_are_gzipped_for_clients_that_accept_it(pool: PgPool) {
+    let app = spawn(pool).await;
+    let token = app.ada().await;
+    let code = app
+        .start_conversation(&token, json!({"message": "Hello"}))
+        .await;
+    for i in 0..40 {
+        app.post_json(
+            &format!("{CREATE}/{code}/Messages"),
+            json!({"message": format!("Message number {i} about the towels"), "sessionToken": token}),
+        )
+        .await
+        .assert_ok();
+    }
+    let uri = format!("/API/V40/Interactive/Messages?SessionToken={token}");
+
+    let (status, encoding, plain) = get_raw(&app.service, &uri, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(encoding, None, "no Accept-Encoding, no compression");
+    assert!(
+        plain.len() > 10_000,
+        "a large answer: {} bytes",
+        plain.len()
+    );
+
+    let (status, encoding, gzipped) = get_raw(&app.service, &uri, Some("gzip")).await;
+    assert_eq!(status, 200);
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(&gzipped[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        gzipped.len() * 5 < plain.len(),
+        "{} bytes gzipped, {} plain",
+        gzipped.len(),
+        plain.len()
+    );
+
+    // The metrics scrape still works, compressed or not.
+    let (status, encoding, metrics) = get_raw(&app.service, "/metrics", Some("gzip")).await;
+    assert_eq!((status, encoding.as_deref()), (200, Some("gzip")));
+    assert_eq!(&metrics[..2], &[0x1f, 0x8b]);
+    let (status, _, metrics) = get_raw(&app.service, "/metrics", None).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(metrics)
+        .unwrap()
+        .contains("bellhop_http_requests_total"));
 }
 
 #[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]

@@ -4,7 +4,30 @@ use actix_web::{web, HttpResponse};
 
 use crate::{error::ApiError, extract::GuestCall, state::AppState};
 
-#[utoipa::path(post, path = "/API/V40/Interactive/Messages/Conversations/{code}/Close", tag = "guest-extensions", params(("code" = String, Path, description = "The conversation code")), request_body(content((crate::openapi::SessionTokenRequest = "application/json"), (crate::openapi::SessionTokenRequest = "text/json"), (crate::openapi::SessionTokenRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "responseStatus", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "Not a guest session", body = crate::openapi::Envelope), (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/Interactive/Messages/Conversations/{code}/Close",
+    operation_id = "guestCloseConversation",
+    tag = "guest-extensions",
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    request_body(content(
+        (crate::openapi::SessionTokenRequest = "application/json"),
+        (crate::openapi::SessionTokenRequest = "text/json"),
+        (crate::openapi::SessionTokenRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "responseStatus", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn close(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -17,7 +17,29 @@ pub struct ConversationContent {
     pub conversation: ConversationDto,
 }
 
-#[utoipa::path(post, path = "/API/V40/Interactive/Messages/Conversations", tag = "guest", request_body(content((crate::openapi::CreateConversationRequest = "application/json"), (crate::openapi::CreateConversationRequest = "text/json"), (crate::openapi::CreateConversationRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "createConversationResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope), (status = 404, description = "OutletNotFound or OrderNotFound", body = crate::openapi::Envelope), (status = 409, description = "OrderOutletMismatch", body = crate::openapi::Envelope), (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/Interactive/Messages/Conversations",
+    operation_id = "guestCreateConversation",
+    tag = "guest",
+    request_body(content(
+        (crate::openapi::CreateConversationRequest = "application/json"),
+        (crate::openapi::CreateConversationRequest = "text/json"),
+        (crate::openapi::CreateConversationRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope),
+        (status = 404, description = "OutletNotFound or OrderNotFound", body = crate::openapi::Envelope),
+        (status = 409, description = "OrderOutletMismatch", body = crate::openapi::Envelope),
+        (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -46,7 +68,28 @@ pub async fn create(
     call.finish("createConversationResponse", result)
 }
 
-#[utoipa::path(post, path = "/API/V40/Interactive/Messages/NonVerifiedGuestConversations", tag = "guest", request_body(content((crate::openapi::CreateVisitorConversationRequest = "application/json"), (crate::openapi::CreateVisitorConversationRequest = "text/json"), (crate::openapi::CreateVisitorConversationRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "createConversationResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope), (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope), (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/Interactive/Messages/NonVerifiedGuestConversations",
+    operation_id = "visitorCreateConversation",
+    tag = "guest",
+    request_body(content(
+        (crate::openapi::CreateVisitorConversationRequest = "application/json"),
+        (crate::openapi::CreateVisitorConversationRequest = "text/json"),
+        (crate::openapi::CreateVisitorConversationRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope),
+        (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope),
+        (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn create_for_visitor(
     state: web::Data<AppState>,
     req: HttpRequest,

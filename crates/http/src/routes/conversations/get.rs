@@ -6,7 +6,28 @@ use super::create::ConversationContent;
 use crate::routes::messages::page;
 use crate::{error::ApiError, extract::GuestCall, state::AppState};
 
-#[utoipa::path(get, path = "/API/V40/Interactive/Messages/Conversations/{code}", tag = "guest-extensions", params(("code" = String, Path, description = "The conversation code"), ("PageNumber" = Option<i64>, Query, description = "Page of messages, from 1"), ("PageLength" = Option<i64>, Query, description = "Messages per page, 1 to the configured maximum"), ("SessionToken" = String, Query, description = "The session token")), responses((status = 200, description = "getConversationResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "Not a guest session", body = crate::openapi::Envelope), (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    get,
+    path = "/API/V40/Interactive/Messages/Conversations/{code}",
+    operation_id = "guestGetConversation",
+    tag = "guest-extensions",
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+        ("PageNumber" = Option<i64>, Query, description = "Page of messages, from 1"),
+        ("PageLength" = Option<i64>, Query, description = "Messages per page, 1 to the configured maximum"),
+        ("SessionToken" = String, Query, description = "The session token"),
+    ),
+    responses(
+        (status = 200, description = "getConversationResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,

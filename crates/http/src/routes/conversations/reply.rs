@@ -17,7 +17,31 @@ struct MessageContent {
     message: MessageDto,
 }
 
-#[utoipa::path(post, path = "/API/V40/Interactive/Messages/Conversations/{code}/Messages", tag = "guest-extensions", params(("code" = String, Path, description = "The conversation code")), request_body(content((crate::openapi::AddMessageRequest = "application/json"), (crate::openapi::AddMessageRequest = "text/json"), (crate::openapi::AddMessageRequest = "application/x-www-form-urlencoded"))), responses((status = 200, description = "addMessageResponse", body = crate::openapi::Envelope), (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope), (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope), (status = 403, description = "Not a guest session", body = crate::openapi::Envelope), (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope), (status = 409, description = "ConversationClosed", body = crate::openapi::Envelope), (status = 413, description = "Body over the limit", body = crate::openapi::Envelope), (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope), (status = 503, description = "Database unavailable", body = crate::openapi::Envelope)))]
+#[utoipa::path(
+    post,
+    path = "/API/V40/Interactive/Messages/Conversations/{code}/Messages",
+    operation_id = "guestAddMessage",
+    tag = "guest-extensions",
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    request_body(content(
+        (crate::openapi::AddMessageRequest = "application/json"),
+        (crate::openapi::AddMessageRequest = "text/json"),
+        (crate::openapi::AddMessageRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "addMessageResponse", body = crate::openapi::Envelope),
+        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
+        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope),
+        (status = 409, description = "ConversationClosed", body = crate::openapi::Envelope),
+        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
+        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
+        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+    ),
+)]
 pub async fn reply(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -10,6 +10,7 @@ use bellhop_domain::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{json, staff_error};
 use crate::{
@@ -19,19 +20,27 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Serialize)]
+/// A page of the staff conversation list.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = StaffConversationPage)]
 struct ListBody {
+    /// Most recent activity first.
     conversations: Vec<StaffConversationItemDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// `{conversation}`: one conversation with all its messages.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StaffConversationBody)]
 struct ConversationBody {
     conversation: StaffConversationDto,
 }
 
-#[derive(Serialize)]
+/// `{message}`: the message just added.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StaffMessageBody)]
 struct MessageBody {
     message: MessageDto,
 }
@@ -64,7 +73,28 @@ fn filter(call: &StaffCall) -> Result<StaffConversationFilter, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/staff/v1/conversations", tag = "staff", security(("staff_key" = [])), params(("outletCode" = Option<String>, Query,), ("status" = Option<String>, Query, description = "Open or Closed"), ("unread" = Option<bool>, Query,), ("orderCode" = Option<String>, Query,), ("updatedSince" = Option<String>, Query, description = "RFC 3339"), ("cursor" = Option<String>, Query,), ("limit" = Option<i64>, Query, description = "1 to 200, default 50")), responses((status = 200, description = "{conversations, nextCursor}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    get,
+    path = "/staff/v1/conversations",
+    operation_id = "staffListConversations",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("outletCode" = Option<String>, Query,),
+        ("status" = Option<String>, Query, description = "Open or Closed"),
+        ("unread" = Option<bool>, Query,),
+        ("orderCode" = Option<String>, Query,),
+        ("updatedSince" = Option<String>, Query, description = "RFC 3339"),
+        ("cursor" = Option<String>, Query,),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
+    ),
+    responses(
+        (status = 200, description = "{conversations, nextCursor}", body = ListBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn list(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
     let filter = filter(&call).map_err(staff_error)?;
     let cursor = call.fields.text("cursor").map_err(staff_error)?;
@@ -86,7 +116,23 @@ pub async fn list(state: web::Data<AppState>, call: StaffCall) -> Result<HttpRes
     )
 }
 
-#[utoipa::path(get, path = "/staff/v1/conversations/{code}", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    get,
+    path = "/staff/v1/conversations/{code}",
+    operation_id = "staffGetConversation",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    responses(
+        (status = 200, description = "{conversation}", body = ConversationBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -105,7 +151,21 @@ pub async fn get(
     )
 }
 
-#[utoipa::path(post, path = "/staff/v1/conversations", tag = "staff", security(("staff_key" = [])), request_body = crate::openapi::StaffStartRequest, responses((status = 201, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "GuestNotFound or OutletNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    post,
+    path = "/staff/v1/conversations",
+    operation_id = "staffStartConversation",
+    tag = "staff",
+    security(("staff_key" = [])),
+    request_body = crate::openapi::StaffStartRequest,
+    responses(
+        (status = 201, description = "{conversation}", body = ConversationBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "GuestNotFound or OutletNotFound", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn start(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -151,7 +211,25 @@ fn render_message(message: &Message) -> String {
     serde_json::to_string(&message_body(message)).unwrap_or_default()
 }
 
-#[utoipa::path(post, path = "/staff/v1/conversations/{code}/messages", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body = crate::openapi::StaffReplyRequest, responses((status = 201, description = "{message}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    post,
+    path = "/staff/v1/conversations/{code}/messages",
+    operation_id = "staffAddMessage",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    request_body = crate::openapi::StaffReplyRequest,
+    responses(
+        (status = 201, description = "{message}", body = MessageBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
+        (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn reply(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -172,7 +250,24 @@ pub async fn reply(
     json(StatusCode::CREATED, &body)
 }
 
-#[utoipa::path(post, path = "/staff/v1/conversations/{code}/read", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), request_body(content = Option<crate::openapi::StaffReadRequest>), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound or MessageNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    post,
+    path = "/staff/v1/conversations/{code}/read",
+    operation_id = "staffMarkRead",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    request_body(content = Option<crate::openapi::StaffReadRequest>),
+    responses(
+        (status = 200, description = "{conversation}", body = ConversationBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "ConversationNotFound or MessageNotFound", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn read(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -192,7 +287,23 @@ pub async fn read(
     )
 }
 
-#[utoipa::path(post, path = "/staff/v1/conversations/{code}/close", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    post,
+    path = "/staff/v1/conversations/{code}/close",
+    operation_id = "staffCloseConversation",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    responses(
+        (status = 200, description = "{conversation}", body = ConversationBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn close(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -201,7 +312,23 @@ pub async fn close(
     set_status(&state, &code, &call, ConversationStatus::Closed).await
 }
 
-#[utoipa::path(post, path = "/staff/v1/conversations/{code}/reopen", tag = "staff", security(("staff_key" = [])), params(("code" = String, Path, description = "The conversation code")), responses((status = 200, description = "{conversation}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    post,
+    path = "/staff/v1/conversations/{code}/reopen",
+    operation_id = "staffReopenConversation",
+    tag = "staff",
+    security(("staff_key" = [])),
+    params(
+        ("code" = String, Path, description = "The conversation code"),
+    ),
+    responses(
+        (status = 200, description = "{conversation}", body = ConversationBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn reopen(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -2,24 +2,41 @@
 
 use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{json, staff_error};
 use crate::{error::ApiError, extract::StaffCall, state::AppState};
 
-#[derive(Serialize)]
+/// Unread guest messages of one outlet.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = StaffOutletUnread)]
 struct OutletUnreadDto {
     outlet_code: String,
     unread_conversations: i64,
     unread_messages: i64,
 }
 
-#[derive(Serialize)]
+/// `{outlets}`: unread counts for every outlet of the key.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StaffUnread)]
 struct UnreadBody {
     outlets: Vec<OutletUnreadDto>,
 }
 
-#[utoipa::path(get, path = "/staff/v1/unread", tag = "staff", security(("staff_key" = [])), responses((status = 200, description = "{outlets}", body = Object), (status = 400, description = "Invalid request", body = crate::openapi::StaffError), (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError), (status = 503, description = "Database unavailable", body = crate::openapi::StaffError)))]
+#[utoipa::path(
+    get,
+    path = "/staff/v1/unread",
+    operation_id = "staffUnreadCounts",
+    tag = "staff",
+    security(("staff_key" = [])),
+    responses(
+        (status = 200, description = "{outlets}", body = UnreadBody),
+        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
+        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+    ),
+)]
 pub async fn unread(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
     let outlets = state.staff.unread(&call.key).await.map_err(staff_error)?;
     let outlets = outlets
