@@ -110,10 +110,29 @@ pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
 }
 
 /// Applies pending migrations (sqlx takes an advisory lock, so concurrent servers are safe).
+/// Migrations a newer release already applied are accepted with a warning: during a rolling
+/// upgrade the older servers keep running on the (backward-compatible) newer schema.
+/// When nothing is pending the migrator does not run, so a runtime role with rights on rows
+/// only (no `CREATE` on the schema) can start the server.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    bellhop_persistence::MIGRATOR
-        .run(pool)
+    let up_to_date = bellhop_persistence::migrations_up_to_date(pool)
         .await
-        .context("cannot apply migrations")?;
+        .context("cannot read the applied migrations")?;
+    if !up_to_date {
+        bellhop_persistence::rolling_migrator()
+            .run(pool)
+            .await
+            .context("cannot apply migrations")?;
+    }
+    let newer = bellhop_persistence::unknown_migrations(pool)
+        .await
+        .context("cannot read the applied migrations")?;
+    if !newer.is_empty() {
+        tracing::warn!(
+            versions = ?newer,
+            "the database has migrations newer than this build (a newer release applied them); \
+             running on the newer schema"
+        );
+    }
     Ok(())
 }
