@@ -32,7 +32,7 @@ impl Write for Capture {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
     let capture = Capture::default();
     let writer = capture.clone();
