@@ -28,6 +28,54 @@ pub use error::db_error;
 /// `sqlx migrate run` uses).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// The migrator a server runs at start-up: [`MIGRATOR`], except that a database which already
+/// has migrations this build does not know (a newer release applied them during a rolling
+/// upgrade) is accepted instead of refused. Migrations are additive first (expand, then
+/// contract), so an older build keeps working on the newer schema.
+pub fn rolling_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("../../migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
+
+/// The applied migrations this build does not know (applied by a newer release), oldest first.
+pub async fn unknown_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(applied
+        .into_iter()
+        .filter(|version| MIGRATOR.iter().all(|known| known.version != *version))
+        .collect())
+}
+
+/// Whether every migration of this build is applied, unchanged (same checksum), and none
+/// failed: then the migrator has nothing to do and need not run at all (it would need `CREATE`
+/// on the schema, which a runtime role without DDL rights does not have).
+pub async fn migrations_up_to_date(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let applied: Vec<(i64, bool, Vec<u8>)> =
+        match sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(rows) => rows,
+            // No migrations table yet (undefined_table).
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        };
+    if applied.iter().any(|(_, success, _)| !success) {
+        return Ok(false);
+    }
+    Ok(MIGRATOR.iter().all(|known| {
+        applied.iter().any(|(version, _, checksum)| {
+            *version == known.version && checksum.as_slice() == &*known.checksum
+        })
+    }))
+}
+
 /// The latest migration version this build knows; readiness requires the database to have it.
 pub fn latest_migration_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)

@@ -114,7 +114,7 @@ fn conversation(property_id: i64, stay_id: i64, outlet_id: i64, code: &str) -> N
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn outlets_come_back_in_display_order_with_their_hours(pool: PgPool) {
     let (store, property_id, _, _) = demo(&pool).await;
     let outlets = store.list_outlets(property_id).await.unwrap();
@@ -124,7 +124,7 @@ async fn outlets_come_back_in_display_order_with_their_hours(pool: PgPool) {
     assert!(outlets[1].opening_hours.is_empty());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_conversation_and_its_first_message_are_stored_together(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     let created = create(
@@ -148,7 +148,7 @@ async fn a_conversation_and_its_first_message_are_stored_together(pool: PgPool) 
     assert_eq!(fetched.messages, created.messages);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_failure_between_the_two_inserts_leaves_neither_row(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     sqlx::raw_sql(
@@ -176,7 +176,7 @@ async fn a_failure_between_the_two_inserts_leaves_neither_row(pool: PgPool) {
     assert_eq!((conversations, messages), (0, 0));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     create(
@@ -212,7 +212,7 @@ async fn concurrent_messages_get_consecutive_sequence_numbers(pool: PgPool) {
     assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn read_positions_never_move_back(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     create(
@@ -276,7 +276,7 @@ async fn read_positions_never_move_back(pool: PgPool) {
     ));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     create(
@@ -337,7 +337,7 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
         .is_empty());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_closed_conversation_takes_no_message(pool: PgPool) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     create(
@@ -377,7 +377,7 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
     assert_eq!(messages, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_login_replaces_a_session_once(pool: PgPool) {
     let (store, property_id, stay_id, _) = demo(&pool).await;
     let old = store
@@ -422,7 +422,7 @@ async fn a_login_replaces_a_session_once(pool: PgPool) {
     assert_eq!(ended.ended_at, Some(now()));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn purging_deletes_only_long_ended_sessions(pool: PgPool) {
     let (store, property_id, _, _) = demo(&pool).await;
     for age_days in [1, 40] {

@@ -64,6 +64,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "2000",
         "wait for a connection before answering 503",
     ),
+    (
+        "BELLHOP_DB_STATEMENT_TIMEOUT_MS",
+        "5000",
+        "statement_timeout and lock_timeout of every connection (then 503)",
+    ),
+    (
+        "BELLHOP_REQUEST_READ_TIMEOUT_MS",
+        "10000",
+        "time a client has to send a request's head and body (then 408)",
+    ),
+    (
+        "BELLHOP_LOGIN_FAILURES_PER_ROOM",
+        "10",
+        "failed room verifications per room in 15 minutes before 429; 0 turns it off",
+    ),
     ("BELLHOP_LOG_FORMAT", "pretty", "pretty or json"),
     ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
 ];
@@ -94,6 +109,7 @@ pub enum LogFormat {
 pub struct Settings {
     pub database_url: SecretString,
     pub bind: SocketAddr,
+    /// Empty only when read for a command that never signs tokens and none is configured.
     pub session_secret: SecretString,
     pub session_secret_previous: Option<SecretString>,
     /// True when `--demo` supplied the development secret.
@@ -115,6 +131,29 @@ pub struct Settings {
     pub login_failures_per_room: u32,
     pub log_format: LogFormat,
     pub log_filter: String,
+}
+
+/// What reading the settings does when `BELLHOP_SESSION_SECRET` is unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSecret {
+    /// Refuse: the command signs tokens (`serve`).
+    Refuse,
+    /// Use the development secret (`--demo`).
+    UseDemo,
+    /// Leave it empty: the command never signs tokens (`migrate`, `load`, `check-config`,
+    /// `sessions purge`).
+    NotNeeded,
+}
+
+/// `true` is `--demo`.
+impl From<bool> for MissingSecret {
+    fn from(demo: bool) -> Self {
+        if demo {
+            Self::UseDemo
+        } else {
+            Self::Refuse
+        }
+    }
 }
 
 /// A setting that is missing or wrong: one clear line.
@@ -155,14 +194,14 @@ fn secret(name: &str, raw: String) -> Result<SecretString, ConfigError> {
 
 impl Settings {
     /// Reads every variable from the process environment.
-    pub fn from_env(demo: bool) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok(), demo)
+    pub fn from_env(missing_secret: impl Into<MissingSecret>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), missing_secret)
     }
 
     /// Reads every variable through `lookup` (tests pass a map).
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
-        demo: bool,
+        missing_secret: impl Into<MissingSecret>,
     ) -> Result<Self, ConfigError> {
         let database_url = lookup("DATABASE_URL")
             .filter(|v| !v.trim().is_empty())
@@ -180,12 +219,15 @@ impl Settings {
         let (session_secret, using_demo_secret) =
             match lookup("BELLHOP_SESSION_SECRET").filter(|v| !v.is_empty()) {
                 Some(raw) => (secret("BELLHOP_SESSION_SECRET", raw)?, false),
-                None if demo => (SecretString::from(DEMO_SESSION_SECRET), true),
-                None => {
-                    return Err(ConfigError(
-                        "BELLHOP_SESSION_SECRET is required (or run with --demo)".into(),
-                    ))
-                }
+                None => match missing_secret.into() {
+                    MissingSecret::UseDemo => (SecretString::from(DEMO_SESSION_SECRET), true),
+                    MissingSecret::NotNeeded => (SecretString::from(String::new()), false),
+                    MissingSecret::Refuse => {
+                        return Err(ConfigError(
+                            "BELLHOP_SESSION_SECRET is required (or run with --demo)".into(),
+                        ))
+                    }
+                },
             };
         let session_secret_previous = lookup("BELLHOP_SESSION_SECRET_PREVIOUS")
             .filter(|v| !v.is_empty())
@@ -363,6 +405,8 @@ impl fmt::Display for Settings {
             "BELLHOP_SESSION_SECRET              {}",
             if self.using_demo_secret {
                 "demo development secret"
+            } else if self.session_secret.expose_secret().is_empty() {
+                "unset (serve requires it)"
             } else {
                 "set (hidden)"
             }
@@ -483,6 +527,16 @@ mod tests {
     fn a_secret_is_required_outside_demo_mode() {
         let error = settings(&[], false).unwrap_err();
         assert!(error.0.contains("BELLHOP_SESSION_SECRET is required"));
+    }
+
+    #[test]
+    fn commands_that_never_sign_tokens_need_no_secret() {
+        let map: HashMap<String, String> = HashMap::new();
+        let s =
+            Settings::from_lookup(|name| map.get(name).cloned(), MissingSecret::NotNeeded).unwrap();
+        assert!(!s.using_demo_secret);
+        assert!(s.session_secret.expose_secret().is_empty());
+        assert!(s.to_string().contains("unset (serve requires it)"));
     }
 
     #[test]

@@ -5,26 +5,78 @@ use std::{str::FromStr, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::{
-    migrate::MigrateDatabase,
     postgres::{PgConnectOptions, PgPoolOptions},
-    Connection, PgPool, Postgres,
+    Connection, Executor, PgConnection, PgPool,
 };
 
 use crate::config::Settings;
 
-/// Creates the database named in the URL when it does not exist yet.
+/// PostgreSQL's `invalid_catalog_name`: the database does not exist.
+const DATABASE_DOES_NOT_EXIST: &str = "3D000";
+/// PostgreSQL's `duplicate_database`: another process created it first.
+const DATABASE_EXISTS: &str = "42P04";
+/// The maintenance database a missing database is created from.
+const MAINTENANCE_DATABASE: &str = "postgres";
+
+/// `database "bellhop" on db:5432 as user "app"`: where a connection went, never the password.
+pub fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "database {:?} on {}:{} as user {:?}",
+        options.get_database().unwrap_or(options.get_username()),
+        options.get_host(),
+        options.get_port(),
+        options.get_username()
+    )
+}
+
+fn has_code(error: &sqlx::Error, code: &str) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some(code))
+}
+
+/// Connects to the configured database and, only when PostgreSQL answers that it does not
+/// exist, creates it through the `postgres` maintenance database. A database that exists is
+/// never reached through another one, so the role needs no rights beyond its own database.
 pub async fn ensure_database(settings: &Settings) -> anyhow::Result<()> {
-    let url = settings.database_url.expose_secret();
-    if !Postgres::database_exists(url)
-        .await
-        .context("cannot reach PostgreSQL")?
-    {
-        tracing::info!("creating the database");
-        Postgres::create_database(url)
-            .await
-            .context("cannot create the database")?;
+    let options = connect_options(settings)?;
+    let target = describe(&options);
+    match PgConnection::connect_with(&options).await {
+        Ok(connection) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Err(error) if has_code(&error, DATABASE_DOES_NOT_EXIST) => {
+            create_database(&options, &target).await
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot connect to {target}")),
     }
-    Ok(())
+}
+
+async fn create_database(options: &PgConnectOptions, target: &str) -> anyhow::Result<()> {
+    let name = options
+        .get_database()
+        .unwrap_or(options.get_username())
+        .to_owned();
+    tracing::info!(database = %name, "the database does not exist; creating it");
+    let maintenance = options.clone().database(MAINTENANCE_DATABASE);
+    let mut connection = PgConnection::connect_with(&maintenance)
+        .await
+        .with_context(|| {
+            format!(
+                "{target} does not exist, and creating it failed: cannot connect to {}",
+                describe(&maintenance)
+            )
+        })?;
+    let created = connection
+        .execute(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")).as_str())
+        .await;
+    let _ = connection.close().await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(error) if has_code(&error, DATABASE_EXISTS) => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("{target} does not exist and cannot be created"))
+        }
+    }
 }
 
 /// The connection options of `DATABASE_URL`, with the statement and lock timeouts set on
@@ -82,10 +134,29 @@ pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
 }
 
 /// Applies pending migrations (sqlx takes an advisory lock, so concurrent servers are safe).
+/// Migrations a newer release already applied are accepted with a warning: during a rolling
+/// upgrade the older servers keep running on the (backward-compatible) newer schema.
+/// When nothing is pending the migrator does not run, so a runtime role with rights on rows
+/// only (no `CREATE` on the schema) can start the server.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    bellhop_persistence::MIGRATOR
-        .run(pool)
+    let up_to_date = bellhop_persistence::migrations_up_to_date(pool)
         .await
-        .context("cannot apply migrations")?;
+        .context("cannot read the applied migrations")?;
+    if !up_to_date {
+        bellhop_persistence::rolling_migrator()
+            .run(pool)
+            .await
+            .context("cannot apply migrations")?;
+    }
+    let newer = bellhop_persistence::unknown_migrations(pool)
+        .await
+        .context("cannot read the applied migrations")?;
+    if !newer.is_empty() {
+        tracing::warn!(
+            versions = ?newer,
+            "the database has migrations newer than this build (a newer release applied them); \
+             running on the newer schema"
+        );
+    }
     Ok(())
 }

@@ -13,7 +13,10 @@ use bellhop_domain::{
     ports::{SessionRepository, StayRepository},
 };
 use bellhop_persistence::PgStore;
-use bellhop_server::{config::Settings, database, telemetry, WorkerStates};
+use bellhop_server::{
+    config::{MissingSecret, Settings},
+    database, telemetry, WorkerStates,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -70,11 +73,12 @@ enum SessionsCommand {
 
 fn main() {
     let cli = Cli::parse();
-    let demo = matches!(
-        cli.command,
-        Command::Serve { demo: true } | Command::Load { demo: true, .. }
-    );
-    let settings = match Settings::from_env(demo) {
+    // Only `serve` signs tokens; the operator commands run without the secret.
+    let missing_secret = match cli.command {
+        Command::Serve { demo } => MissingSecret::from(demo),
+        _ => MissingSecret::NotNeeded,
+    };
+    let settings = match Settings::from_env(missing_secret) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("{error}");
@@ -187,7 +191,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let version: String = sqlx::query_scalar("SHOW server_version")
                 .fetch_one(&pool)
                 .await
-                .context("cannot connect to the database")?;
+                .with_context(|| {
+                    format!(
+                        "cannot connect to {}",
+                        database::describe(&pool.connect_options())
+                    )
+                })?;
             let ready = bellhop_persistence::is_ready(&pool).await;
             println!("database                            reachable (PostgreSQL {version}), migrations {}", if ready { "up to date" } else { "pending" });
             pool.close().await;

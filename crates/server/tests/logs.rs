@@ -33,7 +33,7 @@ impl Write for Capture {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
     let capture = Capture::default();
     let writer = capture.clone();
@@ -105,7 +105,7 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
     assert!(!logs.contains("SessionToken="));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn json_lines_carry_the_request_id_at_the_top_level(pool: PgPool) {
     use tracing_subscriber::layer::SubscriberExt;
 

@@ -38,7 +38,7 @@ fn many_names(n: usize) -> String {
     (0..n).map(name).collect::<Vec<_>>().join("&")
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn sixteen_thousand_field_names_are_refused_in_a_body_and_in_a_query_string(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -75,7 +75,7 @@ async fn sixteen_thousand_field_names_are_refused_in_a_body_and_in_a_query_strin
         .assert_error(400, "InvalidRequest");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn two_hundred_and_fifty_six_fields_are_still_a_request(pool: PgPool) {
     let app = spawn(pool).await;
     let mut fields =
@@ -86,7 +86,7 @@ async fn two_hundred_and_fifty_six_fields_are_still_a_request(pool: PgPool) {
     app.post_json(INITIALISE, fields).await.assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_json_body_may_start_with_a_byte_order_mark(pool: PgPool) {
     let app = spawn(pool).await;
     let mut body = b"\xEF\xBB\xBF".to_vec();
@@ -98,7 +98,7 @@ async fn a_json_body_may_start_with_a_byte_order_mark(pool: PgPool) {
         .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn made_up_methods_do_not_grow_the_metrics(pool: PgPool) {
     let app = spawn(pool).await;
     for i in 0..200 {
@@ -123,7 +123,7 @@ async fn made_up_methods_do_not_grow_the_metrics(pool: PgPool) {
     assert!(text.len() < 100_000, "{} bytes", text.len());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn head_is_answered_on_every_get_route_without_a_body(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -154,7 +154,7 @@ async fn head_is_answered_on_every_get_route_without_a_body(pool: PgPool) {
     assert_eq!(post_only.status.as_u16(), 405);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_guest_reply_racing_a_close_and_reopen_is_a_success_or_conversation_closed(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -196,7 +196,7 @@ async fn a_guest_reply_racing_a_close_and_reopen_is_a_success_or_conversation_cl
     assert!(statuses.contains_key(&200), "{statuses:?}");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_refused_database_login_is_503_on_every_route(pool: PgPool) {
     let options = pool.connect_options();
     let url = format!(
@@ -247,7 +247,7 @@ async fn terminate_connections(pool: &PgPool) {
     killer.close().await;
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn after_a_database_blip_an_idle_server_answers_every_request(pool: PgPool) {
     let app = spawn_with_server_pool(pool.clone(), &[]).await;
     let token = app.ada().await;
@@ -275,7 +275,7 @@ async fn after_a_database_blip_an_idle_server_answers_every_request(pool: PgPool
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_locked_table_costs_a_request_the_statement_timeout_then_503_with_nothing_written(
     pool: PgPool,
 ) {
@@ -307,7 +307,7 @@ fn by_room(room: &str, last_name: &str) -> Value {
            "roomNumber": room, "lastName": last_name})
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_room_whose_verifications_failed_too_often_is_refused_on_every_instance(pool: PgPool) {
     let app = spawn_with(pool.clone(), midday(), &[]).await;
     // A second instance on the same database.
@@ -355,7 +355,7 @@ async fn a_room_whose_verifications_failed_too_often_is_refused_on_every_instanc
         .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_limit_of_zero_never_refuses_a_room(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_LOGIN_FAILURES_PER_ROOM", "0")]).await;
     for i in 0..15 {
@@ -368,7 +368,7 @@ async fn a_limit_of_zero_never_refuses_a_room(pool: PgPool) {
         .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_verified_session_ends_when_its_check_in_moves_into_the_future(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -400,7 +400,7 @@ fn send_and_stall(address: std::net::SocketAddr, request: &[u8]) -> (String, Dur
     )
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_stalled_head_or_body_gets_408_and_the_connection_closes(pool: PgPool) {
     let clock = Arc::new(ManualClock::new(midday()));
     bellhop_application::reference_data::ReferenceDataService::new(Arc::new(

@@ -375,7 +375,7 @@ async fn set_outlets(pool: &PgPool, sql: &str) {
 // ---------------------------------------------------------------------------------------------
 // The seed sample
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_response_has_the_keys_of_the_seed_sample_in_its_order_and_types(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -404,7 +404,7 @@ async fn the_response_has_the_keys_of_the_seed_sample_in_its_order_and_types(poo
     assert_eq!(body["sessionToken"], token.as_str());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn with_an_order_every_field_has_the_seed_samples_type_with_no_nulls(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -428,7 +428,7 @@ async fn with_an_order_every_field_has_the_seed_samples_type_with_no_nulls(pool:
     assert_eq!(conversation["orderCode"], "ORD-1001");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_conversation_has_the_same_shape_with_nulls_for_the_stay(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.visitor("device-1").await;
@@ -453,7 +453,7 @@ async fn a_visitor_conversation_has_the_same_shape_with_nulls_for_the_stay(pool:
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_create_date_has_seven_fractional_digits_and_is_the_clock_time(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -472,7 +472,7 @@ async fn the_create_date_has_seven_fractional_digits_and_is_the_clock_time(pool:
 // ---------------------------------------------------------------------------------------------
 // Field values
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_unsigned_conversation_has_the_stays_details_and_an_unsigned_guest_message(
     pool: PgPool,
 ) {
@@ -524,7 +524,7 @@ async fn an_unsigned_conversation_has_the_stays_details_and_an_unsigned_guest_me
     assert_eq!(content, "Two towels please");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn conversation_type_guest_in_any_case_signs_with_the_guests_names(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -568,7 +568,7 @@ async fn conversation_type_guest_in_any_case_signs_with_the_guests_names(pool: P
     assert_eq!(reply.conversation()["guestLanguageCode"], "es");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_conversation_id_of_a_later_message_is_the_same(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -590,7 +590,7 @@ async fn the_conversation_id_of_a_later_message_is_the_same(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn conversation_and_message_codes_are_url_safe_and_unique(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -606,7 +606,7 @@ async fn conversation_and_message_codes_are_url_safe_and_unique(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Subject
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_subject_is_the_first_line_cut_to_100_characters(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -651,7 +651,7 @@ async fn the_subject_is_the_first_line_cut_to_100_characters(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn with_an_order_the_subject_names_the_order(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -674,7 +674,7 @@ async fn with_an_order_the_subject_names_the_order(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Outlet fallback and orders
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn without_an_outlet_or_order_the_first_available_outlet_is_room_service(pool: PgPool) {
     for at in [midday(), evening(), midday() + Duration::hours(14)] {
         let app = spawn_with(pool.clone(), at, &[]).await;
@@ -686,7 +686,7 @@ async fn without_an_outlet_or_order_the_first_available_outlet_is_room_service(p
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_fallback_follows_opening_hours_and_display_order(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -712,7 +712,7 @@ async fn the_fallback_follows_opening_hours_and_display_order(pool: PgPool) {
     assert_eq!(reply.conversation()["outletCode"], "CONCIERGE");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_explicit_outlet_is_used_even_when_it_is_closed(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -728,7 +728,7 @@ async fn an_explicit_outlet_is_used_even_when_it_is_closed(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_outlet_that_takes_no_guest_messages_is_not_allowed(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -743,7 +743,7 @@ async fn an_outlet_that_takes_no_guest_messages_is_not_allowed(pool: PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_inactive_outlet_is_not_found_exactly_like_an_unknown_or_miscased_code(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -763,7 +763,7 @@ async fn an_inactive_outlet_is_not_found_exactly_like_an_unknown_or_miscased_cod
     assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_order_alone_picks_its_outlet_even_when_closed(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -789,7 +789,7 @@ async fn an_order_alone_picks_its_outlet_even_when_closed(pool: PgPool) {
     assert_eq!(reply.conversation()["outletCode"], "ROOMSVC");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_order_from_another_outlet_than_the_one_named_is_a_conflict(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -813,7 +813,7 @@ async fn an_order_from_another_outlet_than_the_one_named_is_a_conflict(pool: PgP
     .await;
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn another_guests_order_is_not_found_exactly_like_an_unknown_one(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -843,7 +843,7 @@ async fn another_guests_order_is_not_found_exactly_like_an_unknown_one(pool: PgP
     .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_orders_outlet_must_be_active_and_take_guest_messages(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -877,7 +877,7 @@ async fn an_orders_outlet_must_be_active_and_take_guest_messages(pool: PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn no_available_outlet_at_all_is_no_outlet_available(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -918,7 +918,7 @@ async fn no_available_outlet_at_all_is_no_outlet_available(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Message validation
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_missing_empty_or_blank_message_is_required(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -937,7 +937,7 @@ async fn a_missing_empty_or_blank_message_is_required(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_message_may_have_4000_characters_but_not_4001(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -964,7 +964,7 @@ async fn a_message_may_have_4000_characters_but_not_4001(pool: PgPool) {
     assert_eq!(app.count("messages").await, 3);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn any_other_conversation_type_is_invalid(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -981,7 +981,7 @@ async fn any_other_conversation_type_is_invalid(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn nul_characters_and_wrong_json_types_are_invalid_requests(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -1002,7 +1002,7 @@ async fn nul_characters_and_wrong_json_types_are_invalid_requests(pool: PgPool) 
 // ---------------------------------------------------------------------------------------------
 // Session kinds
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_anonymous_or_visitor_session_is_not_a_verified_guest(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -1032,7 +1032,7 @@ async fn an_anonymous_or_visitor_session_is_not_a_verified_guest(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Wire conventions
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn create_accepts_text_json_forms_any_field_case_and_a_lower_case_route(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -1107,7 +1107,7 @@ async fn create_accepts_text_json_forms_any_field_case_and_a_lower_case_route(po
     assert_eq!(app.count("conversations").await, 6);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn create_refuses_other_content_types_malformed_json_and_other_methods(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -1140,7 +1140,7 @@ async fn create_refuses_other_content_types_malformed_json_and_other_methods(poo
 // ---------------------------------------------------------------------------------------------
 // Concurrency
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn twenty_five_concurrent_creates_by_one_guest_all_succeed_with_distinct_codes(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -1171,7 +1171,7 @@ async fn twenty_five_concurrent_creates_by_one_guest_all_succeed_with_distinct_c
 // ---------------------------------------------------------------------------------------------
 // NonVerifiedGuestConversations
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_conversation_falls_back_to_the_concierge_at_midday(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.visitor("device-1").await;
@@ -1210,7 +1210,7 @@ async fn a_visitor_conversation_falls_back_to_the_concierge_at_midday(pool: PgPo
     assert_eq!(form, None);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_conversation_falls_back_to_the_bar_in_the_evening(pool: PgPool) {
     let app = spawn_with(pool, evening(), &[]).await;
     let token = app.visitor("device-1").await;
@@ -1220,7 +1220,7 @@ async fn a_visitor_conversation_falls_back_to_the_bar_in_the_evening(pool: PgPoo
     assert_eq!(reply.conversation()["outletName"], "Lobby Bar");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_may_only_use_outlets_that_allow_non_verified_guests(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.visitor("device-1").await;
@@ -1267,7 +1267,7 @@ async fn a_visitor_may_only_use_outlets_that_allow_non_verified_guests(pool: PgP
     .await;
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_cannot_refer_to_an_order(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.visitor("device-1").await;
@@ -1288,7 +1288,7 @@ async fn a_visitor_cannot_refer_to_an_order(pool: PgPool) {
         .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_signed_visitor_message_takes_its_names_from_the_form_in_any_key_case(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.visitor("device-1").await;
@@ -1340,7 +1340,7 @@ async fn a_signed_visitor_message_takes_its_names_from_the_form_in_any_key_case(
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_form_may_have_50_keys_5_levels_and_16_kib_but_no_more(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.visitor("device-1").await;
@@ -1392,7 +1392,7 @@ async fn the_form_may_have_50_keys_5_levels_and_16_kib_but_no_more(pool: PgPool)
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn only_visitor_sessions_may_use_the_non_verified_route(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -1410,7 +1410,7 @@ async fn only_visitor_sessions_may_use_the_non_verified_route(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_visitor_route_validates_the_message_like_create(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.visitor("device-1").await;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::helpers::*;
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn health_checks_answer_when_the_database_is_migrated(pool: PgPool) {
     let app = spawn(pool).await;
     let live = app.get("/health/live").await;
@@ -20,7 +20,7 @@ async fn health_checks_answer_when_the_database_is_migrated(pool: PgPool) {
     assert_eq!(ready.body["status"], "ready");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn readiness_fails_when_a_migration_is_missing(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     sqlx::query(
@@ -56,7 +56,7 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
     rows
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn loading_the_demo_twice_changes_no_row(pool: PgPool) {
     let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
     let now = midday();
@@ -66,7 +66,7 @@ async fn loading_the_demo_twice_changes_no_row(pool: PgPool) {
     assert_eq!(snapshot(&pool).await, before);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn reloading_the_demo_later_moves_only_the_stay_dates_and_keeps_conversations(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -97,7 +97,7 @@ async fn reloading_the_demo_later_moves_only_the_stay_dates_and_keeps_conversati
     assert_eq!(check_in, midday() + chrono::Duration::days(9));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn secrets_are_stored_hashed(pool: PgPool) {
     let _app = spawn(pool.clone()).await;
     let tokens: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM interface_tokens")
@@ -116,7 +116,7 @@ async fn secrets_are_stored_hashed(pool: PgPool) {
         .all(|row| !row.contains("demo-staff-key") && !row.contains("demo-bar-key")));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_reference_file_with_a_dangling_order_loads_nothing(pool: PgPool) {
     let service = ReferenceDataService::new(Arc::new(PgStore::new(pool.clone())));
     let mut file = demo_file(midday());
@@ -146,7 +146,7 @@ async fn a_reference_file_with_a_dangling_order_loads_nothing(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_malformed_reference_file_is_rejected_with_its_location(pool: PgPool) {
     let _ = pool;
     let text = r#"
@@ -165,7 +165,7 @@ defaultLanguage = "en"
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_reference_file_in_toml_loads(pool: PgPool) {
     let text = r#"
 [[properties]]
@@ -226,7 +226,7 @@ outlets = ["DESK"]
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn unknown_routes_and_wrong_methods_answer_in_the_envelope(pool: PgPool) {
     let app = spawn(pool).await;
     let missing = app.get("/API/V40/Nothing/Here").await;
@@ -242,7 +242,7 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_envelope(pool: PgPool) {
     assert!(staff.body["error"]["message"].is_string());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn every_response_has_a_request_id_and_security_headers(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app.get("/health/live").await;
@@ -262,7 +262,7 @@ async fn every_response_has_a_request_id_and_security_headers(pool: PgPool) {
     assert_eq!(echoed.headers.get("x-request-id").unwrap(), "abc-123");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn metrics_count_a_request_under_its_route_template(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -316,7 +316,7 @@ async fn get_raw(
     (status, encoding, body)
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn large_responses_are_gzipped_for_clients_that_accept_it(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -364,7 +364,7 @@ async fn large_responses_are_gzipped_for_clients_that_accept_it(pool: PgPool) {
         .contains("bellhop_http_requests_total"));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_openapi_document_lists_every_guest_and_staff_route(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app.get("/openapi.json").await;
@@ -383,7 +383,7 @@ async fn the_openapi_document_lists_every_guest_and_staff_route(pool: PgPool) {
     assert!(paths.contains_key("/staff/v1/unread"));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_docs_page_and_its_assets_are_served_by_the_service(pool: PgPool) {
     let app = spawn(pool).await;
     let page = app.get("/docs").await;
@@ -442,7 +442,7 @@ fn a_missing_secret_stops_start_up_with_one_clear_line() {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_purge_command_deletes_only_long_ended_sessions_and_day_old_idempotency_keys(
     pool: PgPool,
 ) {

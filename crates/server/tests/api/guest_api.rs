@@ -238,7 +238,7 @@ fn minute() -> Duration {
 // GET Messages
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_feed_holds_every_message_of_the_stay_from_every_session_oldest_first(pool: PgPool) {
     let app = spawn(pool).await;
     let first_session = app.ada().await;
@@ -271,7 +271,7 @@ async fn the_feed_holds_every_message_of_the_stay_from_every_session_oldest_firs
     assert!(feed_messages(&app, &alan, "").await.is_empty());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn feed_messages_have_the_message_shape_of_create(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -305,7 +305,7 @@ async fn feed_messages_have_the_message_shape_of_create(pool: PgPool) {
     assert_eq!(created["messageType"], "Guest");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn descending_order_reverses_the_feed_in_any_letter_case(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -343,7 +343,7 @@ async fn descending_order_reverses_the_feed_in_any_letter_case(pool: PgPool) {
         .assert_error(400, "InvalidRequest");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_feed_pages_from_page_one_and_a_page_past_the_end_is_empty(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -395,7 +395,7 @@ async fn the_feed_pages_from_page_one_and_a_page_past_the_end_is_empty(pool: PgP
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn out_of_range_paging_is_invalid_paging(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -427,7 +427,7 @@ async fn out_of_range_paging_is_invalid_paging(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_missing_page_length_means_everything_up_to_the_configured_maximum(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_MAX_PAGE_LENGTH", "10")]).await;
     let ada = app.ada().await;
@@ -454,7 +454,7 @@ async fn a_missing_page_length_means_everything_up_to_the_configured_maximum(poo
         .assert_error(400, "InvalidPaging");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_sees_only_the_messages_of_its_own_identifier(pool: PgPool) {
     let app = spawn(pool).await;
     let kim = app.visitor("device-kim").await;
@@ -498,7 +498,7 @@ fn every_day(opens: &str, closes: &str) -> Value {
     )
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn outlet_settings_list_the_active_outlets_in_display_order_for_an_anonymous_session(
     pool: PgPool,
 ) {
@@ -537,7 +537,7 @@ async fn outlet_settings_list_the_active_outlets_in_display_order_for_an_anonymo
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn outlet_settings_are_the_same_for_verified_guests_and_visitors(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -553,7 +553,7 @@ async fn outlet_settings_are_the_same_for_verified_guests_and_visitors(pool: PgP
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_bar_is_open_in_the_evening_and_closes_at_one(pool: PgPool) {
     let app = spawn_with(pool, evening(), &[]).await;
     let anonymous = app.anonymous().await;
@@ -600,7 +600,7 @@ async fn the_bar_is_open_in_the_evening_and_closes_at_one(pool: PgPool) {
     assert_eq!(open_now(&reply), [("BAR".to_owned(), false)]);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn outlet_settings_for_one_code(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -639,7 +639,7 @@ async fn outlet_settings_for_one_code(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn guest_routes_without_a_valid_token_are_unauthorised(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -679,7 +679,7 @@ async fn guest_routes_without_a_valid_token_are_unauthorised(pool: PgPool) {
 // Session kinds
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_anonymous_session_is_not_verified_for_messages_and_conversations(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -713,7 +713,7 @@ async fn an_anonymous_session_is_not_verified_for_messages_and_conversations(poo
 // List and get conversations
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn conversations_are_listed_by_most_recent_activity_with_only_their_last_message(
     pool: PgPool,
 ) {
@@ -799,7 +799,7 @@ async fn conversations_are_listed_by_most_recent_activity_with_only_their_last_m
         .assert_error(400, "InvalidPaging");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_guest_without_conversations_gets_an_empty_list(pool: PgPool) {
     let app = spawn(pool).await;
     let grace = app.guest("203", "Hopper").await;
@@ -812,7 +812,7 @@ async fn a_guest_without_conversations_gets_an_empty_list(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn one_conversation_comes_with_all_its_messages_oldest_first(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -858,7 +858,7 @@ async fn one_conversation_comes_with_all_its_messages_oldest_first(pool: PgPool)
 // Add a message
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_added_message_is_signed_by_its_own_conversation_type(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -915,7 +915,7 @@ async fn an_added_message_is_signed_by_its_own_conversation_type(pool: PgPool) {
     assert_eq!(stored_messages(&app.pool, &code).await, 7);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_added_message_follows_the_validation_rules_of_create(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -959,7 +959,7 @@ async fn an_added_message_follows_the_validation_rules_of_create(pool: PgPool) {
     assert_eq!(stored_messages(&app.pool, &code).await, 3);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_signing_a_message_takes_the_names_of_its_form(pool: PgPool) {
     let app = spawn(pool).await;
     let kim = app.visitor("device-kim").await;
@@ -996,7 +996,7 @@ async fn a_visitor_signing_a_message_takes_the_names_of_its_form(pool: PgPool) {
 // Read and close
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_staff_reply_stays_unread_for_the_guest_until_the_guest_reads_it(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1028,7 +1028,7 @@ async fn a_staff_reply_stays_unread_for_the_guest_until_the_guest_reads_it(pool:
     assert_eq!(conversations(&app, &ada).await[0]["unreadCount"], 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn reading_up_to_a_message_marks_it_and_earlier_ones_and_never_moves_back(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1078,7 +1078,7 @@ async fn reading_up_to_a_message_marks_it_and_earlier_ones_and_never_moves_back(
     assert_eq!(conversations(&app, &ada).await[0]["unreadCount"], 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn reading_an_unknown_message_is_message_not_found(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1113,7 +1113,7 @@ async fn reading_an_unknown_message_is_message_not_found(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_closed_conversation_takes_no_more_messages(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1155,7 +1155,7 @@ async fn a_closed_conversation_takes_no_more_messages(pool: PgPool) {
 // Isolation
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn another_guests_conversation_is_not_found_on_every_route_exactly_like_an_unknown_one(
     pool: PgPool,
 ) {
@@ -1229,7 +1229,7 @@ async fn another_guests_conversation_is_not_found_on_every_route_exactly_like_an
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn visitors_and_verified_guests_cannot_see_each_others_conversations(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1273,7 +1273,7 @@ async fn visitors_and_verified_guests_cannot_see_each_others_conversations(pool:
 // Concurrency and wire conventions
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn twenty_concurrent_replies_get_consecutive_sequence_numbers(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1321,7 +1321,7 @@ async fn twenty_concurrent_replies_get_consecutive_sequence_numbers(pool: PgPool
     assert_eq!(codes.len(), 21, "message codes are unique");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn routes_and_query_parameter_names_match_in_any_letter_case(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1422,7 +1422,7 @@ async fn routes_and_query_parameter_names_match_in_any_letter_case(pool: PgPool)
         .assert_error(404, "ConversationNotFound");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn conversation_routes_answer_405_for_other_methods(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1445,7 +1445,7 @@ async fn conversation_routes_answer_405_for_other_methods(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn one_conversations_messages_are_paged_oldest_first(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;

@@ -909,7 +909,7 @@ where
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn every_post_route_refuses_malformed_oversized_and_mislabelled_bodies(pool: PgPool) {
     let app = spawn(pool).await;
     let mut suite = Suite::new(&app).await;
@@ -1027,7 +1027,7 @@ async fn every_post_route_refuses_malformed_oversized_and_mislabelled_bodies(poo
     suite.finish("body");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn every_field_refuses_wrong_types_nul_and_bad_utf8_and_treats_injection_as_data(
     pool: PgPool,
 ) {
@@ -1083,7 +1083,7 @@ async fn every_field_refuses_wrong_types_nul_and_bad_utf8_and_treats_injection_a
     suite.finish("field");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn hostile_codes_in_paths_and_query_strings_are_plain_unknown_values(pool: PgPool) {
     let app = spawn(pool).await;
     let mut suite = Suite::new(&app).await;
@@ -1273,7 +1273,7 @@ async fn hostile_codes_in_paths_and_query_strings_are_plain_unknown_values(pool:
     suite.finish("code and query");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_in_the_shape_of_their_api(pool: PgPool) {
     let app = spawn(pool).await;
     let mut suite = Suite::new(&app).await;
@@ -1335,7 +1335,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_the_shape_of_their_api(
     suite.finish("route");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn bad_idempotency_keys_are_refused_where_keys_count_and_ignored_elsewhere(pool: PgPool) {
     let app = spawn(pool).await;
     let mut suite = Suite::new(&app).await;

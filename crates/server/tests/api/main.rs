@@ -1,5 +1,5 @@
 //! Black-box tests of the HTTP API against a real PostgreSQL database: every test gets a
-//! fresh database (`#[sqlx::test]`), migrated and loaded with the demo data set.
+//! fresh database (`#[bellhop_testdb::test]`), migrated and loaded with the demo data set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -19,7 +19,7 @@ fn create_with_key(token: &str, key: &str, message: &str) -> TestRequest {
         .set_payload(json!({"message": message, "sessionToken": token}).to_string())
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_repeated_key_replays_the_stored_response_and_creates_nothing(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -36,7 +36,7 @@ async fn a_repeated_key_replays_the_stored_response_and_creates_nothing(pool: Pg
     assert_eq!(app.count("messages").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_replay_carries_the_current_token(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -48,7 +48,7 @@ async fn a_replay_carries_the_current_token(pool: PgPool) {
     assert_eq!(second.conversation(), first.conversation());
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_same_request_in_another_body_format_is_the_same_request(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -68,7 +68,7 @@ async fn the_same_request_in_another_body_format_is_the_same_request(pool: PgPoo
     assert_eq!(app.count("conversations").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_key_reused_for_another_request_is_refused(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -83,7 +83,7 @@ async fn a_key_reused_for_another_request_is_refused(pool: PgPool) {
     assert_eq!(app.count("conversations").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn keys_are_scoped_to_the_session(pool: PgPool) {
     let app = spawn(pool).await;
     let first = app.ada().await;
@@ -97,7 +97,7 @@ async fn keys_are_scoped_to_the_session(pool: PgPool) {
     assert_eq!(app.count("conversations").await, 2);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn failed_requests_are_not_stored_under_their_key(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -109,7 +109,7 @@ async fn failed_requests_are_not_stored_under_their_key(pool: PgPool) {
     assert_eq!(app.count("idempotency_keys").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn keys_expire_after_a_day(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -128,7 +128,7 @@ async fn keys_expire_after_a_day(pool: PgPool) {
     assert_eq!(app.count("conversations").await, 2);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn malformed_keys_are_invalid_requests(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -151,7 +151,7 @@ async fn malformed_keys_are_invalid_requests(pool: PgPool) {
     assert_eq!(app.count("conversations").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn concurrent_first_tries_with_one_key_create_exactly_one_conversation(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -166,7 +166,7 @@ async fn concurrent_first_tries_with_one_key_create_exactly_one_conversation(poo
     assert_eq!(app.count("conversations").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn replies_and_staff_creations_are_idempotent_too(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -201,7 +201,7 @@ async fn replies_and_staff_creations_are_idempotent_too(pool: PgPool) {
     assert_eq!(app.count("messages").await, 3);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_key_is_ignored_on_routes_that_create_nothing(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -221,7 +221,7 @@ async fn the_key_is_ignored_on_routes_that_create_nothing(pool: PgPool) {
     assert_eq!(app.count("idempotency_keys").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_session_over_its_rate_gets_429_with_retry_after(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_RATE_LIMIT_PER_SESSION", "4")]).await;
     let token = app.ada().await;
@@ -249,7 +249,7 @@ async fn a_session_over_its_rate_gets_429_with_retry_after(pool: PgPool) {
     .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_client_address_over_its_rate_gets_429_on_any_route(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_RATE_LIMIT_PER_ADDRESS", "2")]).await;
     let from = |ip: &str| {
@@ -273,7 +273,7 @@ async fn a_client_address_over_its_rate_gets_429_on_any_route(pool: PgPool) {
     assert_eq!(staff.body["error"]["code"], "TooManyRequests");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn with_the_database_unreachable_every_route_answers_503_quickly(pool: PgPool) {
     let _ = pool;
     // A pool pointed at a port nothing listens on: the database is unreachable.
@@ -312,7 +312,7 @@ async fn with_the_database_unreachable_every_route_answers_503_quickly(pool: PgP
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_service_recovers_when_its_connections_are_killed(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -349,7 +349,7 @@ async fn the_service_recovers_when_its_connections_are_killed(pool: PgPool) {
     assert!(recovered, "the service did not recover without a restart");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_change_to_the_outlets_is_seen_by_the_next_request_despite_the_cache(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let token = app.ada().await;
@@ -389,7 +389,7 @@ async fn a_change_to_the_outlets_is_seen_by_the_next_request_despite_the_cache(p
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_body_that_cannot_be_read_still_answers_with_the_query_strings_token(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -409,7 +409,7 @@ async fn a_body_that_cannot_be_read_still_answers_with_the_query_strings_token(p
     assert_eq!(reply.token(), Some(token.as_str()));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_same_token_in_body_and_query_string_is_accepted(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -422,7 +422,7 @@ async fn the_same_token_in_body_and_query_string_is_accepted(pool: PgPool) {
     reply.assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitors_overlong_form_name_is_cut_not_an_error(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.visitor("device-long-name").await;
@@ -443,7 +443,7 @@ async fn a_visitors_overlong_form_name_is_cut_not_an_error(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_page_number_beyond_any_page_is_an_empty_page(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;

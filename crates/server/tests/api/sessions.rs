@@ -124,7 +124,7 @@ fn assert_token_format(token: &str) {
 // ---------------------------------------------------------------------------------------------
 // Starting sessions
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn initialise_answers_the_brand_and_group_of_the_property_with_a_new_token(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app.post_json(INITIALISE, credentials(json!({}))).await;
@@ -139,7 +139,7 @@ async fn initialise_answers_the_brand_and_group_of_the_property_with_a_new_token
     assert_eq!(app.count("sessions").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn initialise_by_room_answers_the_same_message_with_a_token_of_a_verified_guest(
     pool: PgPool,
 ) {
@@ -165,7 +165,7 @@ async fn initialise_by_room_answers_the_same_message_with_a_token_of_a_verified_
     assert_eq!(created.conversation()["messages"][0]["firstName"], "Ada");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn initialise_by_guest_identifier_answers_the_same_message_with_a_visitor_token(
     pool: PgPool,
 ) {
@@ -191,7 +191,7 @@ async fn initialise_by_guest_identifier_answers_the_same_message_with_a_visitor_
     .assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn every_token_is_two_unpadded_base64url_parts_with_a_43_character_signature(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -211,7 +211,7 @@ async fn every_token_is_two_unpadded_base64url_parts_with_a_43_character_signatu
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_wrong_interface_token_and_an_unknown_property_code_get_the_same_error(pool: PgPool) {
     let app = spawn(pool).await;
     let before = app.count("sessions").await;
@@ -243,7 +243,7 @@ async fn a_wrong_interface_token_and_an_unknown_property_code_get_the_same_error
     assert_eq!(app.count("sessions").await, before);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_disabled_interface_token_is_refused_like_a_wrong_one(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let wrong = app
@@ -271,7 +271,7 @@ async fn a_disabled_interface_token_is_refused_like_a_wrong_one(pool: PgPool) {
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_missing_null_or_empty_required_field_is_an_invalid_request(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -319,7 +319,7 @@ async fn a_missing_null_or_empty_required_field_is_an_invalid_request(pool: PgPo
     assert_live(&outlets(&app, &anonymous).await);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_guest_unique_identifier_may_have_200_characters_but_not_201(pool: PgPool) {
     let app = spawn(pool).await;
     for ok in ["x".repeat(200), "é".repeat(200), "a".into()] {
@@ -345,7 +345,7 @@ async fn a_guest_unique_identifier_may_have_200_characters_but_not_201(pool: PgP
 // ---------------------------------------------------------------------------------------------
 // Verification by room
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_last_name_matches_ignoring_case_accents_and_surrounding_whitespace(pool: PgPool) {
     let app = spawn(pool).await;
     for last_name in [
@@ -384,7 +384,7 @@ async fn the_last_name_matches_ignoring_case_accents_and_surrounding_whitespace(
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_room_number_must_match_exactly(pool: PgPool) {
     let app = spawn(pool).await;
     for room in ["101 ", " 101", "0101", "101a", "10"] {
@@ -400,7 +400,7 @@ async fn the_room_number_must_match_exactly(pool: PgPool) {
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_wrong_room_and_a_wrong_name_get_one_error_that_does_not_say_which(pool: PgPool) {
     let app = spawn(pool).await;
     let mut messages = Vec::new();
@@ -429,7 +429,7 @@ async fn a_wrong_room_and_a_wrong_name_get_one_error_that_does_not_say_which(poo
     assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_guest_who_has_checked_out_cannot_start_a_session_or_log_in(pool: PgPool) {
     let app = spawn(pool).await;
     // Demo stays check out three days after loading.
@@ -450,7 +450,7 @@ async fn a_guest_who_has_checked_out_cannot_start_a_session_or_log_in(pool: PgPo
 // ---------------------------------------------------------------------------------------------
 // Language
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_verified_session_speaks_the_stays_language_unless_one_is_given(pool: PgPool) {
     let app = spawn(pool).await;
     let grace = app.guest("203", "Hopper").await;
@@ -474,7 +474,7 @@ async fn a_verified_session_speaks_the_stays_language_unless_one_is_given(pool: 
     assert_eq!(message_language(&app, &ada).await, "en");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_invalid_language_code_is_an_invalid_request(pool: PgPool) {
     let app = spawn(pool).await;
     for bad in ["e", "en; drop", "1en"] {
@@ -485,7 +485,7 @@ async fn an_invalid_language_code_is_an_invalid_request(pool: PgPool) {
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn login_by_room_from_an_anonymous_session_takes_the_stays_language(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -495,7 +495,7 @@ async fn login_by_room_from_an_anonymous_session_takes_the_stays_language(pool: 
     assert_eq!(message_language(&app, &token).await, "fr");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn login_by_room_keeps_a_language_given_explicitly_at_initialise(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app
@@ -512,7 +512,7 @@ async fn login_by_room_keeps_a_language_given_explicitly_at_initialise(pool: PgP
 // ---------------------------------------------------------------------------------------------
 // LoginByRoom
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn login_by_room_answers_response_status_with_a_new_token_and_ends_the_old_session(
     pool: PgPool,
 ) {
@@ -553,7 +553,7 @@ async fn login_by_room_answers_response_status_with_a_new_token_and_ends_the_old
     assert_eq!(created.token(), Some(new.as_str()));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_failed_login_by_room_leaves_the_session_as_it_was(pool: PgPool) {
     let app = spawn(pool).await;
     let old = app.anonymous().await;
@@ -574,7 +574,7 @@ async fn a_failed_login_by_room_leaves_the_session_as_it_was(pool: PgPool) {
     login(&app, &old, "101", "Lovelace").await.assert_ok();
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_visitor_or_a_verified_guest_may_log_in_by_room_too(pool: PgPool) {
     let app = spawn(pool).await;
     for old in [app.visitor("device-1").await, app.ada().await] {
@@ -595,7 +595,7 @@ async fn a_visitor_or_a_verified_guest_may_log_in_by_room_too(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Token errors
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn no_token_is_session_token_required_with_a_null_token_in_the_envelope(pool: PgPool) {
     let app = spawn(pool).await;
     let replies = vec![
@@ -623,7 +623,7 @@ async fn no_token_is_session_token_required_with_a_null_token_in_the_envelope(po
     assert_eq!(app.count("conversations").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_garbage_token_is_invalid(pool: PgPool) {
     let app = spawn(pool).await;
     let real = app.anonymous().await;
@@ -645,7 +645,7 @@ async fn a_garbage_token_is_invalid(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_token_with_one_character_of_its_signature_changed_is_invalid(pool: PgPool) {
     let app = spawn(pool).await;
     let real = app.ada().await;
@@ -673,7 +673,7 @@ async fn a_token_with_one_character_of_its_signature_changed_is_invalid(pool: Pg
     assert_live(&outlets(&app, &real).await);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_token_signed_with_another_secret_is_invalid(pool: PgPool) {
     let app = spawn(pool).await;
     let real = app.ada().await;
@@ -691,7 +691,7 @@ async fn a_token_signed_with_another_secret_is_invalid(pool: PgPool) {
         .assert_error(401, "SessionTokenInvalid");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_well_signed_token_for_another_property_or_an_unknown_session_is_invalid(pool: PgPool) {
     let app = spawn(pool).await;
     let real = app.ada().await;
@@ -713,7 +713,7 @@ async fn a_well_signed_token_for_another_property_or_an_unknown_session_is_inval
     assert_live(&outlets(&app, &codec().sign(&claims)).await);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_token_signed_with_the_previous_secret_is_still_accepted(pool: PgPool) {
     let app = spawn(pool).await;
     let real = app.ada().await;
@@ -737,7 +737,7 @@ async fn a_token_signed_with_the_previous_secret_is_still_accepted(pool: PgPool)
 // ---------------------------------------------------------------------------------------------
 // Lifetime
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_session_idle_for_24_hours_has_expired(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -754,7 +754,7 @@ async fn a_session_idle_for_24_hours_has_expired(pool: PgPool) {
         .assert_error(401, "SessionExpired");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_session_idle_for_just_under_24_hours_is_alive(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -763,7 +763,7 @@ async fn a_session_idle_for_just_under_24_hours_is_alive(pool: PgPool) {
     assert_live(&outlets(&app, &anonymous).await);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn activity_keeps_a_session_alive_past_the_idle_timeout(pool: PgPool) {
     let app = spawn(pool).await;
     let anonymous = app.anonymous().await;
@@ -781,7 +781,7 @@ async fn activity_keeps_a_session_alive_past_the_idle_timeout(pool: PgPool) {
         .assert_error(401, "SessionExpired");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_verified_session_ends_six_hours_after_check_out_even_when_active(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -804,7 +804,7 @@ async fn a_verified_session_ends_six_hours_after_check_out_even_when_active(pool
     assert_live(&outlets(&app, &anonymous).await);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_idle_timeout_is_configurable(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_SESSION_IDLE_SECS", "60")]).await;
     let kept = app.anonymous().await;
@@ -823,7 +823,7 @@ async fn the_idle_timeout_is_configurable(pool: PgPool) {
         .assert_error(401, "SessionExpired");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_check_out_grace_is_configurable(pool: PgPool) {
     let app = spawn_with(pool, midday(), &[("BELLHOP_CHECKOUT_GRACE_SECS", "60")]).await;
     let ada = app.ada().await;
@@ -844,7 +844,7 @@ async fn the_check_out_grace_is_configurable(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Refresh
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_token_up_to_15_minutes_old_comes_back_unchanged(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -860,7 +860,7 @@ async fn a_token_up_to_15_minutes_old_comes_back_unchanged(pool: PgPool) {
     assert_eq!(created.token(), Some(token.as_str()));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_token_older_than_15_minutes_gets_a_fresh_one_and_both_keep_working(pool: PgPool) {
     let app = spawn(pool).await;
     let old = app.ada().await;
@@ -889,7 +889,7 @@ async fn a_token_older_than_15_minutes_gets_a_fresh_one_and_both_keep_working(po
     assert_eq!(app.count("sessions").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_refresh_interval_is_configurable(pool: PgPool) {
     let app = spawn_with(
         pool,
@@ -906,7 +906,7 @@ async fn the_refresh_interval_is_configurable(pool: PgPool) {
     assert_eq!(assert_live(&outlets(&app, &fresh).await), fresh);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn an_error_response_to_a_valid_token_carries_the_token_to_use_next(pool: PgPool) {
     let app = spawn(pool).await;
     let token = app.ada().await;
@@ -935,7 +935,7 @@ async fn an_error_response_to_a_valid_token_carries_the_token_to_use_next(pool: 
 // ---------------------------------------------------------------------------------------------
 // Wire conventions
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn session_routes_match_in_any_letter_case(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app
@@ -960,7 +960,7 @@ async fn session_routes_match_in_any_letter_case(pool: PgPool) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn field_names_match_in_any_letter_case_and_unknown_fields_are_ignored(pool: PgPool) {
     let app = spawn(pool).await;
     for body in [
@@ -980,7 +980,7 @@ async fn field_names_match_in_any_letter_case_and_unknown_fields_are_ignored(poo
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn session_routes_accept_forms_text_json_and_json_with_a_charset(pool: PgPool) {
     let app = spawn(pool).await;
     let json_body = credentials(json!({})).to_string();
@@ -1022,7 +1022,7 @@ async fn session_routes_accept_forms_text_json_and_json_with_a_charset(pool: PgP
     assert_eq!(message_language(&app, &token).await, "fr");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_json_number_is_accepted_as_the_room_number(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app
@@ -1042,7 +1042,7 @@ async fn a_json_number_is_accepted_as_the_room_number(pool: PgPool) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn malformed_json_and_wrong_json_types_are_invalid_requests(pool: PgPool) {
     let app = spawn(pool).await;
     for body in [
@@ -1070,7 +1070,7 @@ async fn malformed_json_and_wrong_json_types_are_invalid_requests(pool: PgPool) 
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn another_content_type_is_unsupported_media_type(pool: PgPool) {
     let app = spawn(pool).await;
     let body = credentials(json!({})).to_string();
@@ -1081,7 +1081,7 @@ async fn another_content_type_is_unsupported_media_type(pool: PgPool) {
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_body_of_64_kib_is_read_and_one_byte_more_is_payload_too_large(pool: PgPool) {
     let app = spawn(pool).await;
     let json_body = credentials(json!({})).to_string();
@@ -1102,7 +1102,7 @@ async fn a_body_of_64_kib_is_read_and_one_byte_more_is_payload_too_large(pool: P
     assert_eq!(app.count("sessions").await, 1);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn bodies_that_are_not_utf8_or_contain_nul_are_invalid_requests(pool: PgPool) {
     let app = spawn(pool).await;
     let mut not_utf8 = br#"{"propertyCode": "DEMO-HOTEL", "interfaceToken": "demo-"#.to_vec();
@@ -1152,7 +1152,7 @@ async fn bodies_that_are_not_utf8_or_contain_nul_are_invalid_requests(pool: PgPo
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn get_on_a_session_route_is_method_not_allowed(pool: PgPool) {
     let app = spawn(pool).await;
     for route in [

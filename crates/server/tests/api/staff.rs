@@ -258,7 +258,7 @@ async fn load_other_property(pool: &PgPool) {
 // Keys
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn every_staff_route_refuses_a_missing_wrong_or_disabled_key(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -349,7 +349,7 @@ async fn every_staff_route_refuses_a_missing_wrong_or_disabled_key(pool: PgPool)
     assert_eq!(app.staff_get(UNREAD, BAR).await.status.as_u16(), 200);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn staff_routes_answer_other_methods_with_405_in_the_staff_shape(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -379,7 +379,7 @@ async fn staff_routes_answer_other_methods_with_405_in_the_staff_shape(pool: PgP
 // List, filters and paging
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_staff_list_shows_conversations_without_messages_but_with_the_last_one(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -416,7 +416,7 @@ async fn the_staff_list_shows_conversations_without_messages_but_with_the_last_o
     assert_eq!(item["subject"], "Hello");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_staff_list_pages_by_cursor_most_recent_activity_first(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -467,7 +467,7 @@ async fn the_staff_list_pages_by_cursor_most_recent_activity_first(pool: PgPool)
     assert_eq!(codes(&page), [expected[0].clone()]);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_staff_list_defaults_to_fifty_conversations(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -491,7 +491,7 @@ async fn the_staff_list_defaults_to_fifty_conversations(pool: PgPool) {
     assert_eq!(all.len(), 51);
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn out_of_range_limits_and_bad_cursors_are_rejected(pool: PgPool) {
     let app = spawn(pool).await;
     for query in ["?limit=0", "?limit=201", "?limit=-1", "?limit=1000000"] {
@@ -528,7 +528,7 @@ async fn out_of_range_limits_and_bad_cursors_are_rejected(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_staff_list_filters_by_outlet_status_unread_order_and_time(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -611,7 +611,7 @@ async fn the_staff_list_filters_by_outlet_status_unread_order_and_time(pool: PgP
 // Scope: limited keys and other properties
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_bar_key_sees_and_touches_only_bar_conversations(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -681,7 +681,7 @@ async fn a_bar_key_sees_and_touches_only_bar_conversations(pool: PgPool) {
     assert_eq!(unread(&app, BAR).await, counts(&[("BAR", 0, 0)]));
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_bar_key_starts_conversations_only_at_the_bar(pool: PgPool) {
     let app = spawn(pool).await;
     for outlet in ["ROOMSVC", "SPA", "CONCIERGE", "POOLBAR"] {
@@ -708,7 +708,7 @@ async fn a_bar_key_starts_conversations_only_at_the_bar(pool: PgPool) {
     assert_eq!(message["serviceCenterName"], "Bar Team");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn another_propertys_key_sees_nothing_of_the_demo_hotel(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     load_other_property(&pool).await;
@@ -791,7 +791,7 @@ async fn another_propertys_key_sees_nothing_of_the_demo_hotel(pool: PgPool) {
 // One conversation, starting, replying
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn staff_get_one_conversation_with_all_messages_oldest_first(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -830,7 +830,7 @@ async fn staff_get_one_conversation_with_all_messages_oldest_first(pool: PgPool)
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn staff_start_a_conversation_with_the_guest_of_a_room(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app
@@ -895,7 +895,7 @@ async fn staff_start_a_conversation_with_the_guest_of_a_room(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn staff_messages_carry_the_propertys_language_whatever_the_guests(pool: PgPool) {
     let app = spawn(pool).await;
     let reply = app
@@ -920,7 +920,7 @@ async fn staff_messages_carry_the_propertys_language_whatever_the_guests(pool: P
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn starting_a_conversation_needs_an_in_house_guest_and_an_active_outlet_of_the_key(
     pool: PgPool,
 ) {
@@ -1012,7 +1012,7 @@ async fn starting_a_conversation_needs_an_in_house_guest_and_an_active_outlet_of
     assert_eq!(app_closed_bar.body["conversation"]["roomNumber"], "102");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_checked_out_guest_cannot_be_written_to(pool: PgPool) {
     let app = spawn(pool).await;
     app.clock.advance(Duration::days(4));
@@ -1026,7 +1026,7 @@ async fn a_checked_out_guest_cannot_be_written_to(pool: PgPool) {
     assert_staff_error(&reply, 404, "GuestNotFound");
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_staff_reply_is_signed_by_the_key_and_the_outlets_service_centre(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1092,7 +1092,7 @@ async fn a_staff_reply_is_signed_by_the_key_and_the_outlets_service_centre(pool:
 // Close, reopen, read
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_closed_conversation_takes_no_replies_until_it_is_reopened(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1172,7 +1172,7 @@ async fn a_closed_conversation_takes_no_replies_until_it_is_reopened(pool: PgPoo
     }
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn the_staff_read_position_moves_only_forward(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1267,7 +1267,7 @@ async fn the_staff_read_position_moves_only_forward(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_message_of_another_conversation_is_not_found_when_reading(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
@@ -1296,7 +1296,7 @@ async fn a_message_of_another_conversation_is_not_found_when_reading(pool: PgPoo
 // Visitors' forms
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn staff_see_a_visitors_form_details_and_null_for_a_verified_guest(pool: PgPool) {
     let app = spawn(pool).await;
     let visitor = app.visitor("device-kim").await;
@@ -1345,7 +1345,7 @@ async fn staff_see_a_visitors_form_details_and_null_for_a_verified_guest(pool: P
 // The whole loop
 // ---------------------------------------------------------------------------------------------
 
-#[sqlx::test(migrator = "bellhop_persistence::MIGRATOR")]
+#[bellhop_testdb::test]
 async fn a_guest_and_staff_go_round_the_whole_loop(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
