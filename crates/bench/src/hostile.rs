@@ -111,7 +111,10 @@ pub struct SlowClientsReport {
     pub opened: usize,
     pub rss_before_mib: f64,
     pub rss_during_mib: f64,
+    /// 5 s after the last connection closed.
     pub rss_after_mib: f64,
+    /// 20 s after the last connection closed (allocators return memory with a delay).
+    pub rss_after_20s_mib: f64,
     pub closed_by_server: usize,
     pub seconds_until_all_closed: f64,
 }
@@ -170,12 +173,15 @@ pub async fn slow_clients(
     let all_closed = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = mib(rss_kib());
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let after_20s = mib(rss_kib());
     Ok(SlowClientsReport {
         clients,
         opened,
         rss_before_mib: before,
         rss_during_mib: during,
         rss_after_mib: after,
+        rss_after_20s_mib: after_20s,
         closed_by_server: closed,
         seconds_until_all_closed: all_closed,
     })

@@ -45,17 +45,16 @@ async fn read_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
-    actix_web::rt::time::timeout(timeout, read_body_within(payload, declared, limit))
+    actix_web::rt::time::timeout(timeout, read_body_within(payload, limit))
         .await
         .unwrap_or_else(|_| Err(ApiError::request_timeout()))
 }
 
-async fn read_body_within(
-    payload: &mut Payload,
-    declared: Option<usize>,
-    limit: usize,
-) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+/// Collects the body's chunks as they arrive (each shares the connection's read buffer, so a
+/// stalled body costs what it sent, not a second copy) and joins them once it is complete.
+async fn read_body_within(payload: &mut Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut chunks = Vec::new();
+    let mut length = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
             ApiError::new(
@@ -63,12 +62,13 @@ async fn read_body_within(
                 "The request body could not be read.",
             )
         })?;
-        if body.len() + chunk.len() > limit {
+        length += chunk.len();
+        if length > limit {
             return Err(ApiError::payload_too_large(limit));
         }
-        body.extend_from_slice(&chunk);
+        chunks.push(chunk);
     }
-    Ok(body)
+    Ok(chunks.concat())
 }
 
 /// Decodes the body and query string of a request into fields.
