@@ -149,7 +149,7 @@ impl From<AppError> for ApiError {
         match error {
             AppError::Domain(error) => error.into(),
             AppError::Unavailable(source) => {
-                tracing::warn!(error = %source, cause = ?source, "database unavailable");
+                crate::outage::database_unavailable(source.as_ref());
                 Self::new(
                     ErrorCode::ServiceUnavailable,
                     "The service is temporarily unavailable; try again shortly.",

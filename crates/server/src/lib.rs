@@ -188,10 +188,12 @@ pub struct WorkerStates {
 impl WorkerStates {
     pub fn new(settings: &Settings, clock: Arc<dyn Clock>, workers: usize) -> anyhow::Result<Self> {
         let workers = u32::try_from(workers.max(1)).unwrap_or(1);
+        let options = database::connect_options(settings)?;
+        bellhop_http::outage::set_database_target(database::describe(&options));
         Ok(Self {
             settings: settings.clone(),
             clock,
-            options: database::connect_options(settings)?,
+            options,
             pool_size: settings.db_pool_size.div_ceil(workers),
             shared: Shared::new(settings)?,
         })
