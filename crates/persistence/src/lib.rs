@@ -23,6 +23,7 @@ use bellhop_domain::ports::RepoResult;
 use sqlx::{pool::PoolConnection, PgPool, Postgres, Transaction};
 
 pub use error::db_error;
+pub use staff::{push_staff_conversations, UNREAD_BY_OUTLET};
 
 // The purges: each statement deletes at most `$2` rows older than `$1`. The oldest rows are
 // found in order through the index on their age (never a scan of the table, which would pass
