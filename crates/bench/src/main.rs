@@ -6,6 +6,7 @@
 //! Everything runs on this machine, against 127.0.0.1 only, and stops by itself.
 
 mod client;
+mod history;
 mod hostile;
 mod stats;
 
@@ -92,6 +93,11 @@ struct Args {
     /// stall, and report the server's memory before, during and after they time out.
     #[arg(long)]
     slow_clients: Option<usize>,
+    /// Instead of the load: measure every guest and staff read route and create (200
+    /// sequential requests each) on the demo property, then bulk-load this many old
+    /// conversations into it and measure again.
+    #[arg(long)]
+    history: Option<i64>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -472,7 +478,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     admin.close().await;
 
-    let data_file = root.join("target/bench-reference.json");
+    let data_file = root.join(format!("target/bench-reference-{}.json", args.database));
+    std::fs::create_dir_all(root.join("target"))?;
     std::fs::write(&data_file, serde_json::to_vec(&reference_file(&args))?)?;
     run_bellhop(
         &binary,
@@ -484,6 +491,17 @@ async fn main() -> anyhow::Result<()> {
 
     let mut server = start_server(&binary, &args, &db_url).await?;
     let address = server.address.clone();
+    if let Some(count) = args.history {
+        let report = history::run(&address, &db_url, count).await?;
+        let _ = server.child.kill().await;
+        let dir = root.join(&args.results);
+        let markdown = history::markdown(&report, &current_commit(&root));
+        write_report(&dir, "history", &report)?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        std::fs::write(dir.join(format!("history-{stamp}.md")), &markdown)?;
+        println!("{markdown}");
+        return Ok(());
+    }
     eprintln!("opening {} sessions…", args.stays);
     let tokens = Arc::new(open_sessions(&address, &args).await?);
 
@@ -631,14 +649,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(&root)
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
+    let commit = current_commit(&root);
     let rps = create_peak.requests_per_second;
     let results = Results {
         commit,
@@ -658,6 +669,17 @@ async fn main() -> anyhow::Result<()> {
     };
     write_results(&root.join(&args.results), &results)?;
     Ok(())
+}
+
+fn current_commit(root: &Path) -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Writes a report as `<dir>/<kind>-<time>.json` and prints it.

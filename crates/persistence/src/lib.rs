@@ -23,6 +23,36 @@ use bellhop_domain::ports::RepoResult;
 use sqlx::{pool::PoolConnection, PgPool, Postgres, Transaction};
 
 pub use error::db_error;
+pub use staff::{push_staff_conversations, UNREAD_BY_OUTLET};
+
+// The purges: each statement deletes at most `$2` rows older than `$1`. The oldest rows are
+// found in order through the index on their age (never a scan of the table, which would pass
+// the same fresh rows again in every batch), and deleted by their tuple ids (a TID scan); the
+// age is checked again on delete, so a row changed meanwhile (a session seen again) is kept.
+
+/// One batch of the session purge: sessions ended or idle since before `$1`
+/// (index `sessions_purge_idx`).
+pub const PURGE_SESSIONS: &str = "
+    DELETE FROM sessions WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM sessions WHERE coalesce(ended_at, last_seen_at) < $1
+         ORDER BY coalesce(ended_at, last_seen_at) LIMIT $2))
+       AND coalesce(ended_at, last_seen_at) < $1";
+
+/// One batch of the idempotency-key purge: keys stored before `$1`
+/// (index `idempotency_keys_created_idx`).
+pub const PURGE_IDEMPOTENCY_KEYS: &str = "
+    DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM idempotency_keys WHERE created_at < $1
+         ORDER BY created_at LIMIT $2))
+       AND created_at < $1";
+
+/// One batch of the purge of room-verification windows started before `$1`
+/// (index `room_verification_failures_window_idx`).
+pub const PURGE_VERIFICATION_FAILURES: &str = "
+    DELETE FROM room_verification_failures WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM room_verification_failures WHERE window_started_at < $1
+         ORDER BY window_started_at LIMIT $2))
+       AND window_started_at < $1";
 
 /// The schema migrations, embedded from the top-level `migrations/` folder (the same folder
 /// `sqlx migrate run` uses).

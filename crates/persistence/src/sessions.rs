@@ -208,27 +208,13 @@ impl SessionRepository for PgStore {
 
     #[instrument(skip(self))]
     async fn purge_sessions(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
-        self.delete_batch(
-            "DELETE FROM sessions WHERE (property_id, id) IN (
-                 SELECT property_id, id FROM sessions
-                  WHERE coalesce(ended_at, last_seen_at) < $1
-                  LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        self.delete_batch(crate::PURGE_SESSIONS, before, batch)
+            .await
     }
 
     #[instrument(skip(self))]
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
-        self.delete_batch(
-            "DELETE FROM idempotency_keys WHERE (property_id, scope, key) IN (
-                 SELECT property_id, scope, key FROM idempotency_keys
-                  WHERE created_at < $1
-                  LIMIT $2)",
-            before,
-            batch,
-        )
-        .await
+        self.delete_batch(crate::PURGE_IDEMPOTENCY_KEYS, before, batch)
+            .await
     }
 }

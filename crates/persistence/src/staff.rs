@@ -7,7 +7,7 @@ use bellhop_domain::{
     reference::SecretHash,
     staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
 };
-use sqlx::QueryBuilder;
+use sqlx::{Postgres, QueryBuilder};
 use tracing::instrument;
 
 use crate::{
@@ -27,6 +27,65 @@ struct StaffKeyRow {
     outlet_ids: Vec<i64>,
     reference_version: i64,
 }
+
+/// Appends to `query` the staff list's SELECT: the conversations of `scope` matching `filter`,
+/// after `cursor`, most recent activity first, at most `limit` (public so that tests can
+/// `EXPLAIN` exactly what the repository runs).
+pub fn push_staff_conversations(
+    query: &mut QueryBuilder<'static, Postgres>,
+    scope: &StaffScope,
+    filter: &StaffConversationFilter,
+    cursor: Option<StaffCursor>,
+    limit: i64,
+) {
+    let viewer = Viewer::Staff(scope.clone());
+    query.push(format!(
+        "SELECT {CONVERSATION_COLUMNS}, {} FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = ",
+        unread_column(&viewer)
+    ));
+    query.push_bind(scope.property_id);
+    push_scope(query, &viewer);
+    if let Some(outlet_code) = &filter.outlet_code {
+        query.push(" AND o.code = ").push_bind(outlet_code.clone());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND c.status = ").push_bind(status.as_str());
+    }
+    if filter.unread_only {
+        // Only the unread conversations are in the partial indexes on this condition.
+        query.push(" AND c.staff_unread > 0");
+    }
+    if let Some(order_code) = &filter.order_code {
+        query.push(" AND ord.code = ").push_bind(order_code.clone());
+    }
+    if let Some(since) = filter.updated_since {
+        query.push(" AND c.last_message_at >= ").push_bind(since);
+    }
+    if let Some(cursor) = cursor {
+        query
+            .push(" AND (c.last_message_at, c.id) < (")
+            .push_bind(cursor.last_message_at)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    query
+        .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
+        .push_bind(limit);
+}
+
+/// The unread counts of the active outlets of property `$1` (of those in `$2`, unless null), in
+/// display order: only the unread conversations are read (index
+/// `conversations_staff_unread_outlet_idx`), with their maintained `staff_unread` counts.
+pub const UNREAD_BY_OUTLET: &str = "
+    SELECT o.code, count(c.id) AS unread_conversations,
+           coalesce(sum(c.staff_unread), 0)::bigint AS unread_messages
+      FROM outlets o
+      LEFT JOIN conversations c ON c.property_id = o.property_id AND c.outlet_id = o.id
+                               AND c.staff_unread > 0
+     WHERE o.active AND o.property_id = $1 AND ($2::bigint[] IS NULL OR o.id = ANY($2))
+     GROUP BY o.property_id, o.id
+     ORDER BY o.display_order, o.code";
 
 #[async_trait]
 impl StaffRepository for PgStore {
@@ -71,42 +130,8 @@ impl StaffRepository for PgStore {
         cursor: Option<StaffCursor>,
         limit: i64,
     ) -> RepoResult<Vec<Conversation>> {
-        let viewer = Viewer::Staff(scope.clone());
-        let mut query = QueryBuilder::new(format!(
-            "SELECT {CONVERSATION_COLUMNS}, {} FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = ",
-            unread_column(&viewer)
-        ));
-        query.push_bind(scope.property_id);
-        push_scope(&mut query, &viewer);
-        if let Some(outlet_code) = &filter.outlet_code {
-            query.push(" AND o.code = ").push_bind(outlet_code.clone());
-        }
-        if let Some(status) = filter.status {
-            query.push(" AND c.status = ").push_bind(status.as_str());
-        }
-        if filter.unread_only {
-            query.push(
-                " AND EXISTS (SELECT 1 FROM messages u WHERE u.property_id = c.property_id
-                     AND u.conversation_id = c.id AND u.seq > c.staff_read_seq AND u.message_type = 'Guest')",
-            );
-        }
-        if let Some(order_code) = &filter.order_code {
-            query.push(" AND ord.code = ").push_bind(order_code.clone());
-        }
-        if let Some(since) = filter.updated_since {
-            query.push(" AND c.last_message_at >= ").push_bind(since);
-        }
-        if let Some(cursor) = cursor {
-            query
-                .push(" AND (c.last_message_at, c.id) < (")
-                .push_bind(cursor.last_message_at)
-                .push(", ")
-                .push_bind(cursor.id)
-                .push(")");
-        }
-        query
-            .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
-            .push_bind(limit);
+        let mut query = QueryBuilder::new("");
+        push_staff_conversations(&mut query, scope, filter, cursor, limit);
         let rows: Vec<ConversationRow> = query
             .build_query_as()
             .fetch_all(&mut *self.acquire().await?)
@@ -117,29 +142,9 @@ impl StaffRepository for PgStore {
 
     #[instrument(skip(self, scope))]
     async fn unread_by_outlet(&self, scope: &StaffScope) -> RepoResult<Vec<OutletUnread>> {
-        let mut query = QueryBuilder::new(
-            "SELECT o.code,
-                    count(u.n) FILTER (WHERE u.n > 0) AS unread_conversations,
-                    coalesce(sum(u.n), 0)::bigint AS unread_messages
-               FROM outlets o
-               LEFT JOIN conversations c ON c.property_id = o.property_id AND c.outlet_id = o.id
-                                        AND c.staff_read_seq < c.last_seq
-               LEFT JOIN LATERAL (
-                    SELECT count(*) AS n FROM messages m
-                     WHERE m.property_id = c.property_id AND m.conversation_id = c.id
-                       AND m.seq > c.staff_read_seq AND m.message_type = 'Guest') u ON c.id IS NOT NULL
-              WHERE o.active AND o.property_id = ",
-        );
-        query.push_bind(scope.property_id);
-        if let Some(outlet_ids) = &scope.outlet_ids {
-            query
-                .push(" AND o.id = ANY(")
-                .push_bind(outlet_ids.clone())
-                .push(")");
-        }
-        query.push(" GROUP BY o.property_id, o.id ORDER BY o.display_order, o.code");
-        let rows: Vec<(String, i64, i64)> = query
-            .build_query_as()
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(UNREAD_BY_OUTLET)
+            .bind(scope.property_id)
+            .bind(scope.outlet_ids.clone())
             .fetch_all(&mut *self.acquire().await?)
             .await
             .map_err(db_error)?;

@@ -200,10 +200,7 @@ impl StayRepository for PgStore {
         batch: i64,
     ) -> RepoResult<u64> {
         self.delete_batch(
-            "DELETE FROM room_verification_failures WHERE (property_id, room_key) IN (
-                 SELECT property_id, room_key FROM room_verification_failures
-                  WHERE window_started_at < $1
-                  LIMIT $2)",
+            crate::PURGE_VERIFICATION_FAILURES,
             before - FAILURE_WINDOW,
             batch,
         )

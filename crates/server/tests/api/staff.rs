@@ -1445,3 +1445,138 @@ async fn a_guest_and_staff_go_round_the_whole_loop(pool: PgPool) {
     assert_eq!(unread(&app, STAFF).await, all_zero());
     assert!(listed(&app, STAFF, "?unread=true").await.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Maintained unread counts under concurrency
+// ---------------------------------------------------------------------------------------------
+
+/// The unread counts of every active outlet recounted by plain SQL over the messages (guest
+/// messages after the staff read position), in the shape of [`unread`].
+async fn recount(pool: &PgPool) -> Vec<(String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT o.code, count(DISTINCT m.conversation_id), count(m.id)
+           FROM outlets o
+           JOIN properties p ON p.id = o.property_id AND p.code = 'DEMO-HOTEL'
+           LEFT JOIN conversations c ON c.property_id = o.property_id AND c.outlet_id = o.id
+           LEFT JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
+                               AND m.message_type = 'Guest' AND m.seq > c.staff_read_seq
+          WHERE o.active
+          GROUP BY o.id, o.display_order, o.code
+          ORDER BY o.display_order, o.code",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("a recount")
+}
+
+#[bellhop_testdb::test]
+async fn unread_counts_equal_a_recount_after_concurrent_messages_replies_and_reads(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let (ada, alan) = (app.ada().await, app.guest("102", "Turing").await);
+    let mut conversations = Vec::new();
+    for (token, order) in [
+        (&ada, None),
+        (&ada, Some("ORD-1002")),
+        (&alan, None),
+        (&alan, Some("ORD-2001")),
+    ] {
+        let mut fields = json!({"message": "Hello"});
+        if let Some(order) = order {
+            fields["orderCode"] = json!(order);
+        }
+        let code = app.start_conversation(token, fields).await;
+        conversations.push((token.clone(), code));
+    }
+    // Rounds of guest messages, staff replies and staff reads (all, or up to a message seen
+    // before), all at once over every conversation.
+    let mut saw_unread = false;
+    for round in 0..6 {
+        let mut seen = Vec::new();
+        for (_, code) in &conversations {
+            let conversation = staff_conversation(&app, STAFF, code).await;
+            let messages = conversation["messages"].as_array().expect("messages");
+            seen.push(
+                messages[messages.len() / 2]["code"]
+                    .as_str()
+                    .expect("a code")
+                    .to_owned(),
+            );
+        }
+        let work = conversations
+            .iter()
+            .zip(&seen)
+            .flat_map(|((token, code), middle)| {
+                (0..8).map(move |k| (token.clone(), code.clone(), middle.clone(), k))
+            });
+        let replies = futures_util::future::join_all(work.map(|(token, code, middle, k)| {
+            let app = &app;
+            async move {
+                let path = format!("{CREATE}/{code}/Messages");
+                match (k + round) % 4 {
+                    0 | 1 => app
+                        .post_json(
+                            &path,
+                            json!({"message": format!("Guest {round}.{k}"), "sessionToken": token}),
+                        )
+                        .await
+                        .status
+                        .as_u16(),
+                    2 => app
+                        .staff_post(
+                            &format!("{LIST}/{code}/messages"),
+                            STAFF,
+                            json!({"content": format!("Staff {round}.{k}")}),
+                        )
+                        .await
+                        .status
+                        .as_u16(),
+                    _ if k % 2 == 0 => app
+                        .staff_post(&format!("{LIST}/{code}/read"), STAFF, json!({}))
+                        .await
+                        .status
+                        .as_u16(),
+                    _ => app
+                        .staff_post(
+                            &format!("{LIST}/{code}/read"),
+                            STAFF,
+                            json!({"messageCode": middle}),
+                        )
+                        .await
+                        .status
+                        .as_u16(),
+                }
+            }
+        }))
+        .await;
+        for status in replies {
+            assert!(status == 200 || status == 201, "answered {status}");
+        }
+        let expected = recount(&pool).await;
+        assert_eq!(unread(&app, STAFF).await, expected, "round {round}");
+        saw_unread |= expected
+            .iter()
+            .any(|(_, conversations, _)| *conversations > 0);
+        // The list's unread filter and each conversation's unreadCount agree with it too.
+        let (listed_unread, _) = staff_list(&app, STAFF, "?unread=true&limit=200").await;
+        let in_list: i64 = listed_unread
+            .iter()
+            .map(|c| c["unreadCount"].as_i64().expect("a count"))
+            .sum();
+        assert_eq!(
+            listed_unread.len() as i64,
+            expected.iter().map(|e| e.1).sum::<i64>()
+        );
+        assert_eq!(in_list, expected.iter().map(|e| e.2).sum::<i64>());
+        let drift: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM conversations c
+              WHERE c.staff_unread <> (SELECT count(*) FROM messages m
+                                        WHERE m.property_id = c.property_id AND m.conversation_id = c.id
+                                          AND m.message_type = 'Guest' AND m.seq > c.staff_read_seq)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("a drift count");
+        assert_eq!(drift, 0, "round {round}");
+    }
+    assert!(saw_unread, "some rounds leave unread messages");
+}
