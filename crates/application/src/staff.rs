@@ -6,13 +6,14 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bellhop_domain::{
     clock::Clock,
     conversation::{
-        Conversation, ConversationLabels, ConversationStatus, GuestDetails, GuestOwner, Message,
-        MessageType, NewConversation, NewMessage, Viewer,
+        Conversation, ConversationEvent, ConversationStatus, Destination, Message, NewConversation,
+        NewMessage, Opening, Viewer,
     },
-    idempotency::{Created, Idempotency},
-    message::{derive_subject, MessageContent},
-    naming::ConversationType,
-    ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository},
+    idempotency::{Created, IdempotentRequest},
+    message::MessageContent,
+    outlet::Audience,
+    ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository, Written},
+    property::Property,
     staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey},
     DomainError,
 };
@@ -129,8 +130,8 @@ impl StaffService {
         &self,
         key: &StaffKey,
         request: StartStaffConversation,
-        idempotency: Option<Idempotency<Conversation>>,
-    ) -> AppResult<Created<Conversation>> {
+        idempotency: Option<IdempotentRequest>,
+    ) -> AppResult<Created<Written<Conversation>>> {
         let content = MessageContent::parse(request.content.as_deref())?;
         let room = request
             .room_number
@@ -140,58 +141,35 @@ impl StaffService {
             .outlet_code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| DomainError::invalid_request("outletCode is required."))?;
-        let property_id = key.scope.property_id;
-        let property = self
-            .properties
-            .get_property(property_id)
-            .await?
-            .ok_or_else(|| AppError::internal("a staff key refers to a missing property"))?;
-        let outlet = self
-            .properties
-            .list_outlets(property_id)
-            .await?
+        let property = self.property(key).await?;
+        let outlets = self.properties.list_outlets(property.id).await?;
+        let outlet = outlets
             .iter()
-            .find(|o| o.code == outlet_code && o.active && key.scope.covers(o.id))
-            .cloned()
+            .find(|o| o.code == outlet_code && key.scope.covers(o.id))
             .ok_or(DomainError::OutletNotFound)?;
+        outlet.usable_by(Audience::ServiceCenter)?;
         let now = self.clock.now();
         let stay = self
             .stays
-            .in_house_stays_in_room(property_id, &room, now)
+            .in_house_stays_in_room(property.id, &room, now)
             .await?
             .into_iter()
             .next()
             .ok_or(DomainError::GuestNotFound)?;
-        let new = NewConversation {
-            property_id,
-            code: new_code(),
-            outlet_id: outlet.id,
-            order_id: None,
-            labels: ConversationLabels {
-                outlet_code: outlet.code.clone(),
-                outlet_name: outlet.name.clone(),
-                order_code: None,
-                property_code: property.code.clone(),
-            },
-            owner: GuestOwner::Stay(stay.id),
-            session_id: None,
-            subject: derive_subject(&content, None),
-            conversation_type: ConversationType::Unsigned,
-            guest: GuestDetails {
-                room_number: Some(stay.room_number.clone()),
-                first_name: Some(stay.first_name.clone()),
-                last_name: Some(stay.last_name.clone()),
-                language_code: Some(stay.language_code.clone()),
-            },
-            order_form_details: None,
-            first_message: staff_message(
-                key,
-                &outlet.service_center_name,
-                &property.default_language,
+        let new = NewConversation::by_staff(
+            Opening {
+                code: new_code(),
+                message_code: new_code(),
                 content,
-                now,
-            ),
-        };
+                at: now,
+            },
+            Destination {
+                property: &property,
+                outlet,
+            },
+            key,
+            &stay,
+        );
         Ok(self
             .conversations
             .create_conversation(new, idempotency)
@@ -205,19 +183,12 @@ impl StaffService {
         key: &StaffKey,
         code: &str,
         content: Option<&str>,
-        idempotency: Option<Idempotency<Message>>,
-    ) -> AppResult<Created<Message>> {
+        idempotency: Option<IdempotentRequest>,
+    ) -> AppResult<Created<Written<Message>>> {
         let content = MessageContent::parse(content)?;
         let viewer = Viewer::Staff(key.scope.clone());
-        let conversation = self
-            .conversations
-            .get_conversation(&viewer, code, None)
-            .await?;
-        let property = self
-            .properties
-            .get_property(key.scope.property_id)
-            .await?
-            .ok_or_else(|| AppError::internal("a staff key refers to a missing property"))?;
+        let conversation = self.conversations.find_conversation(&viewer, code).await?;
+        let property = self.property(key).await?;
         let service_center = self
             .properties
             .list_outlets(property.id)
@@ -226,10 +197,11 @@ impl StaffService {
             .find(|o| o.code == conversation.outlet_code)
             .map(|o| o.service_center_name.clone())
             .unwrap_or_default();
-        let message = staff_message(
+        let message = NewMessage::by_staff(
+            new_code(),
             key,
             &service_center,
-            &property.default_language,
+            &property,
             content,
             self.clock.now(),
         );
@@ -239,62 +211,57 @@ impl StaffService {
             .await?)
     }
 
+    /// Moves the key's read position; returns the conversation as it now stands and what
+    /// happened.
     #[instrument(skip_all)]
     pub async fn mark_read(
         &self,
         key: &StaffKey,
         code: &str,
         message_code: Option<String>,
-    ) -> AppResult<Conversation> {
+    ) -> AppResult<(Conversation, Vec<ConversationEvent>)> {
         let viewer = Viewer::Staff(key.scope.clone());
-        self.conversations
+        let events = self
+            .conversations
             .mark_read(&viewer, code, message_code)
             .await?;
-        Ok(self
+        let conversation = self
             .conversations
             .get_conversation(&viewer, code, None)
-            .await?)
+            .await?;
+        Ok((conversation, events))
     }
 
+    /// Closes or reopens; returns the conversation as it now stands and what happened.
     #[instrument(skip_all)]
     pub async fn set_status(
         &self,
         key: &StaffKey,
         code: &str,
         status: ConversationStatus,
-    ) -> AppResult<Conversation> {
+    ) -> AppResult<(Conversation, Vec<ConversationEvent>)> {
         let viewer = Viewer::Staff(key.scope.clone());
-        self.conversations
+        let events = self
+            .conversations
             .set_status(&viewer, code, status, self.clock.now())
             .await?;
-        Ok(self
+        let conversation = self
             .conversations
             .get_conversation(&viewer, code, None)
-            .await?)
+            .await?;
+        Ok((conversation, events))
     }
 
     #[instrument(skip_all)]
     pub async fn unread(&self, key: &StaffKey) -> AppResult<Vec<OutletUnread>> {
         Ok(self.staff.unread_by_outlet(&key.scope).await?)
     }
-}
 
-fn staff_message(
-    key: &StaffKey,
-    service_center: &str,
-    language: &str,
-    content: MessageContent,
-    now: DateTime<chrono::Utc>,
-) -> NewMessage {
-    NewMessage {
-        code: new_code(),
-        message_type: MessageType::ServiceCenter,
-        content: content.into_inner(),
-        first_name: key.display_name.clone(),
-        last_name: String::new(),
-        service_center_name: service_center.to_owned(),
-        language_code: language.to_owned(),
-        created_at: now,
+    async fn property(&self, key: &StaffKey) -> AppResult<Property> {
+        self.properties
+            .get_property(key.scope.property_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a staff key refers to a missing property"))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use bellhop_domain::{
-    conversation::{Conversation, Viewer},
+    conversation::{Conversation, Side, Viewer},
     ports::{RepoResult, StaffRepository},
     reference::SecretHash,
     staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
@@ -11,10 +11,7 @@ use sqlx::QueryBuilder;
 use tracing::instrument;
 
 use crate::{
-    conversations::{
-        push_scope, unread_column, with_last_messages, ConversationRow, CONVERSATION_COLUMNS,
-        CONVERSATION_JOINS,
-    },
+    conversations::{select_conversations, with_last_messages, ConversationRow},
     db_error, PgStore,
 };
 
@@ -72,12 +69,7 @@ impl StaffRepository for PgStore {
         limit: i64,
     ) -> RepoResult<Vec<Conversation>> {
         let viewer = Viewer::Staff(scope.clone());
-        let mut query = QueryBuilder::new(format!(
-            "SELECT {CONVERSATION_COLUMNS}, {} FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = ",
-            unread_column(&viewer)
-        ));
-        query.push_bind(scope.property_id);
-        push_scope(&mut query, &viewer);
+        let mut query = select_conversations(&viewer);
         if let Some(outlet_code) = &filter.outlet_code {
             query.push(" AND o.code = ").push_bind(outlet_code.clone());
         }
@@ -85,10 +77,13 @@ impl StaffRepository for PgStore {
             query.push(" AND c.status = ").push_bind(status.as_str());
         }
         if filter.unread_only {
-            query.push(
-                " AND EXISTS (SELECT 1 FROM messages u WHERE u.property_id = c.property_id
-                     AND u.conversation_id = c.id AND u.seq > c.staff_read_seq AND u.message_type = 'Guest')",
-            );
+            query
+                .push(
+                    " AND EXISTS (SELECT 1 FROM messages u WHERE u.property_id = c.property_id
+                     AND u.conversation_id = c.id AND u.seq > c.staff_read_seq AND u.message_type = ",
+                )
+                .push_bind(Side::ServiceCenter.receives().as_str())
+                .push(")");
         }
         if let Some(order_code) = &filter.order_code {
             query.push(" AND ord.code = ").push_bind(order_code.clone());
@@ -127,9 +122,14 @@ impl StaffRepository for PgStore {
                LEFT JOIN LATERAL (
                     SELECT count(*) AS n FROM messages m
                      WHERE m.property_id = c.property_id AND m.conversation_id = c.id
-                       AND m.seq > c.staff_read_seq AND m.message_type = 'Guest') u ON c.id IS NOT NULL
-              WHERE o.active AND o.property_id = ",
+                       AND m.seq > c.staff_read_seq AND m.message_type = ",
         );
+        query
+            .push_bind(Side::ServiceCenter.receives().as_str())
+            .push(
+                ") u ON c.id IS NOT NULL
+              WHERE o.active AND o.property_id = ",
+            );
         query.push_bind(scope.property_id);
         if let Some(outlet_ids) = &scope.outlet_ids {
             query

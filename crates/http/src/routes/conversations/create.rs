@@ -53,12 +53,12 @@ pub async fn create(
             outlet_code: f.text("outletCode")?,
             order_code: f.text("orderCode")?,
         };
-        let idempotency = call.idempotency(&req, render)?;
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .create(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -104,12 +104,12 @@ pub async fn create_for_visitor(
             order_code: f.text("orderCode")?,
             order_form_details: f.object("orderFormDetailsDictionary")?,
         };
-        let idempotency = call.idempotency(&req, render)?;
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .create_for_visitor(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -124,9 +124,4 @@ fn content_of(conversation: &Conversation) -> ConversationContent {
     ConversationContent {
         conversation: conversation.clone().into(),
     }
-}
-
-/// The same content as stored for idempotent replays.
-fn render(conversation: &Conversation) -> String {
-    serde_json::to_string(&content_of(conversation)).unwrap_or_default()
 }

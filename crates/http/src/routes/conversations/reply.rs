@@ -53,12 +53,12 @@ pub async fn reply(
             message: call.fields.text("message")?,
             conversation_type: call.fields.text("conversationType")?,
         };
-        let idempotency = call.idempotency(&req, render)?;
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .add_message(&call.session, &code, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.message_created("guest");
         }
@@ -73,9 +73,4 @@ fn content_of(message: &Message) -> MessageContent {
     MessageContent {
         message: message.clone().into(),
     }
-}
-
-/// The same content as stored for idempotent replays.
-fn render(message: &Message) -> String {
-    serde_json::to_string(&content_of(message)).unwrap_or_default()
 }

@@ -177,13 +177,15 @@ pub async fn start(
         outlet_code: f.text("outletCode").map_err(staff_error)?,
         content: f.text("content").map_err(staff_error)?,
     };
-    let idempotency = call.idempotency(&req, render_conversation)?;
+    let idempotency = call.idempotency(&req)?;
     let created = state
         .staff
         .start(&call.key, request, idempotency)
         .await
         .map_err(staff_error)?;
-    let (body, new) = created_content(created, conversation_body);
+    let (body, new) = created_content(created, conversation_body)
+        .await
+        .map_err(staff_error)?;
     if new {
         state.metrics.conversation_created("staff");
     }
@@ -200,15 +202,6 @@ fn message_body(message: &Message) -> MessageBody {
     MessageBody {
         message: message.clone().into(),
     }
-}
-
-/// The bodies as stored for idempotent replays.
-fn render_conversation(conversation: &Conversation) -> String {
-    serde_json::to_string(&conversation_body(conversation)).unwrap_or_default()
-}
-
-fn render_message(message: &Message) -> String {
-    serde_json::to_string(&message_body(message)).unwrap_or_default()
 }
 
 #[utoipa::path(
@@ -237,13 +230,15 @@ pub async fn reply(
     call: StaffCall,
 ) -> Result<HttpResponse, ApiError> {
     let content = call.fields.text("content").map_err(staff_error)?;
-    let idempotency = call.idempotency(&req, render_message)?;
+    let idempotency = call.idempotency(&req)?;
     let created = state
         .staff
         .reply(&call.key, &code, content.as_deref(), idempotency)
         .await
         .map_err(staff_error)?;
-    let (body, new) = created_content(created, message_body);
+    let (body, new) = created_content(created, message_body)
+        .await
+        .map_err(staff_error)?;
     if new {
         state.metrics.message_created("staff");
     }
@@ -274,7 +269,7 @@ pub async fn read(
     call: StaffCall,
 ) -> Result<HttpResponse, ApiError> {
     let message_code = call.fields.text("messageCode").map_err(staff_error)?;
-    let conversation = state
+    let (conversation, _events) = state
         .staff
         .mark_read(&call.key, &code, message_code)
         .await
@@ -344,7 +339,7 @@ async fn set_status(
     call: &StaffCall,
     status: ConversationStatus,
 ) -> Result<HttpResponse, ApiError> {
-    let conversation = state
+    let (conversation, _events) = state
         .staff
         .set_status(&call.key, code, status)
         .await
