@@ -15,31 +15,21 @@ use crate::{
     db_error, PgStore,
 };
 
-#[derive(sqlx::FromRow)]
-struct StaffKeyRow {
-    id: i64,
-    property_id: i64,
-    display_name: String,
-    all_outlets: bool,
-    outlet_ids: Vec<i64>,
-    reference_version: i64,
-}
-
 #[async_trait]
 impl StaffRepository for PgStore {
     #[instrument(skip_all)]
     async fn find_staff_key(&self, key_hash: SecretHash) -> RepoResult<Option<StaffKey>> {
-        let row: Option<StaffKeyRow> = sqlx::query_as(
-            "SELECT k.id, k.property_id, k.display_name, k.all_outlets,
-                    coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS outlet_ids,
-                    coalesce(max(rv.version), 0) AS reference_version
-               FROM staff_keys k
-               LEFT JOIN staff_key_outlets ko ON ko.property_id = k.property_id AND ko.staff_key_id = k.id
-               LEFT JOIN reference_versions rv ON rv.property_id = k.property_id
-              WHERE k.key_hash = $1 AND k.enabled
-              GROUP BY k.property_id, k.id",
+        let row = sqlx::query!(
+            r#"SELECT k.id, k.property_id, k.display_name, k.all_outlets,
+                      coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS "outlet_ids!",
+                      coalesce(max(rv.version), 0) AS "reference_version!"
+                 FROM staff_keys k
+                 LEFT JOIN staff_key_outlets ko ON ko.property_id = k.property_id AND ko.staff_key_id = k.id
+                 LEFT JOIN reference_versions rv ON rv.property_id = k.property_id
+                WHERE k.key_hash = $1 AND k.enabled
+                GROUP BY k.property_id, k.id"#,
+            key_hash.as_slice(),
         )
-        .bind(key_hash.as_slice())
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
