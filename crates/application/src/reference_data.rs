@@ -617,6 +617,29 @@ impl ReferenceDataService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bellhop_domain::{ports::MockReferenceDataRepository, DomainError, ErrorCode};
+
+    #[tokio::test]
+    async fn the_demo_data_is_loaded_through_the_port_and_its_refusals_come_back() {
+        let mut repository = MockReferenceDataRepository::new();
+        repository
+            .expect_load_reference_data()
+            .times(1)
+            .withf(|data| data.properties.len() == 1 && data.properties[0].code == "DEMO-HOTEL")
+            .returning(|_| Ok(LoadSummary::default()));
+        let service = ReferenceDataService::new(Arc::new(repository));
+        assert!(service.load_demo(Utc::now()).await.is_ok());
+
+        let mut refusing = MockReferenceDataRepository::new();
+        refusing
+            .expect_load_reference_data()
+            .returning(|_| Err(DomainError::invalid_request("properties[0].orders[0]").into()));
+        let error = ReferenceDataService::new(Arc::new(refusing))
+            .load_demo(Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidRequest);
+    }
 
     #[test]
     fn the_demo_file_is_valid() {
