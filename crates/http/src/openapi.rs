@@ -78,74 +78,6 @@ pub struct LoginByRoomRequest {
     pub session_token: String,
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateConversationRequest {
-    /// The initial message, 1 to 4000 characters after trimming.
-    pub message: String,
-    /// Empty or `guest`.
-    pub conversation_type: Option<String>,
-    pub outlet_code: Option<String>,
-    pub order_code: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateVisitorConversationRequest {
-    pub message: String,
-    pub conversation_type: Option<String>,
-    pub outlet_code: Option<String>,
-    /// Not allowed for visitors (400 when given).
-    pub order_code: Option<String>,
-    /// The outlet form's contact details: at most 50 keys, 16 KiB, 5 levels deep.
-    #[schema(value_type = Option<Object>)]
-    pub order_form_details_dictionary: Option<serde_json::Value>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AddMessageRequest {
-    pub message: String,
-    pub conversation_type: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadRequest {
-    /// Read up to and including this message; all when absent.
-    pub message_code: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionTokenRequest {
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffStartRequest {
-    pub room_number: String,
-    pub outlet_code: String,
-    pub content: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffReplyRequest {
-    pub content: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffReadRequest {
-    pub message_code: Option<String>,
-}
-
 struct StaffKeyAuth;
 
 impl Modify for StaffKeyAuth {
@@ -311,5 +243,14 @@ mod tests {
         let document: Value = serde_json::from_str(&openapi_document()).unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
         assert!(document["components"]["securitySchemes"]["staff_key"].is_object());
+    }
+}
+#[cfg(test)]
+mod dump {
+    #[test]
+    fn dump_openapi_document() {
+        if let Ok(path) = std::env::var("BELLHOP_DUMP_OPENAPI") {
+            std::fs::write(path, super::openapi_document()).unwrap();
+        }
     }
 }

@@ -3,7 +3,13 @@
 use actix_web::{http::StatusCode, web, HttpResponse};
 
 use super::{json, ConversationBody, StaffError};
-use crate::{extract::StaffCall, state::AppState};
+use crate::{extract::StaffCall, state::AppState, wire::request::request_type};
+
+request_type! {
+    pub struct StaffReadRequest {
+        message_code: Option<String> = text("messageCode"),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -14,7 +20,7 @@ use crate::{extract::StaffCall, state::AppState};
     params(
         ("code" = String, Path, description = "The conversation code"),
     ),
-    request_body(content = Option<crate::openapi::StaffReadRequest>),
+    request_body(content = Option<StaffReadRequest>),
     responses(
         (status = 200, description = "{conversation}", body = ConversationBody),
         (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
@@ -28,7 +34,7 @@ pub async fn read(
     code: web::Path<String>,
     call: StaffCall,
 ) -> Result<HttpResponse, StaffError> {
-    let message_code = call.fields.text("messageCode")?;
+    let message_code = StaffReadRequest::decode(&call.fields)?.message_code;
     let (conversation, _events) = state
         .staff
         .mark_read(&call.key, &code, message_code)

@@ -7,7 +7,15 @@ use super::{json, MessageBody, StaffError};
 use crate::{
     extract::{created_content, StaffCall},
     state::AppState,
+    wire::request::request_type,
 };
+
+request_type! {
+    pub struct StaffReplyRequest {
+        #[schema(value_type = String)]
+        content: Option<String> = text("content"),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -18,7 +26,7 @@ use crate::{
     params(
         ("code" = String, Path, description = "The conversation code"),
     ),
-    request_body = crate::openapi::StaffReplyRequest,
+    request_body = StaffReplyRequest,
     responses(
         (status = 201, description = "{message}", body = MessageBody),
         (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
@@ -34,7 +42,7 @@ pub async fn reply(
     req: HttpRequest,
     call: StaffCall,
 ) -> Result<HttpResponse, StaffError> {
-    let content = call.fields.text("content")?;
+    let content = StaffReplyRequest::decode(&call.fields)?.content;
     let idempotency = call.idempotency(&req)?;
     let created = state
         .staff

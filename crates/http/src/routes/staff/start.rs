@@ -8,7 +8,29 @@ use super::{json, ConversationBody, StaffError};
 use crate::{
     extract::{created_content, StaffCall},
     state::AppState,
+    wire::request::request_type,
 };
+
+request_type! {
+    pub struct StaffStartRequest {
+        #[schema(value_type = String)]
+        room_number: Option<String> = text("roomNumber"),
+        #[schema(value_type = String)]
+        outlet_code: Option<String> = text("outletCode"),
+        #[schema(value_type = String)]
+        content: Option<String> = text("content"),
+    }
+}
+
+impl From<StaffStartRequest> for StartStaffConversation {
+    fn from(r: StaffStartRequest) -> Self {
+        Self {
+            room_number: r.room_number,
+            outlet_code: r.outlet_code,
+            content: r.content,
+        }
+    }
+}
 
 #[utoipa::path(
     post,
@@ -16,7 +38,7 @@ use crate::{
     operation_id = "staffStartConversation",
     tag = "staff",
     security(("staff_key" = [])),
-    request_body = crate::openapi::StaffStartRequest,
+    request_body = StaffStartRequest,
     responses(
         (status = 201, description = "{conversation}", body = ConversationBody),
         (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
@@ -30,12 +52,7 @@ pub async fn start(
     req: HttpRequest,
     call: StaffCall,
 ) -> Result<HttpResponse, StaffError> {
-    let f = &call.fields;
-    let request = StartStaffConversation {
-        room_number: f.text("roomNumber")?,
-        outlet_code: f.text("outletCode")?,
-        content: f.text("content")?,
-    };
+    let request = StaffStartRequest::decode(&call.fields)?.into();
     let idempotency = call.idempotency(&req)?;
     let created = state.staff.start(&call.key, request, idempotency).await?;
     let (body, new) = created_content(created, conversation_body).await?;
