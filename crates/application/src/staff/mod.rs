@@ -1,30 +1,28 @@
-//! The service centre's side: keys, lists, replies, read positions, status, unread counts.
+//! The service centre's side, one use case per file: keys, lists, replies, read positions,
+//! status, unread counts.
+
+mod authenticate;
+mod close;
+mod list;
+mod read;
+mod reply;
+mod start;
+mod unread;
 
 use std::sync::Arc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bellhop_domain::{
     clock::Clock,
-    conversation::{
-        Conversation, ConversationEvent, ConversationStatus, Destination, Message, NewConversation,
-        NewMessage, Opening, Viewer,
-    },
-    idempotency::{Created, IdempotentRequest},
-    message::MessageContent,
-    outlet::Audience,
-    ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository, Written},
+    conversation::Conversation,
+    ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository},
     property::Property,
-    staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey},
+    staff::{StaffCursor, StaffKey},
     DomainError,
 };
 use chrono::DateTime;
-use tracing::instrument;
 
-use crate::{
-    codes::new_code,
-    error::{AppError, AppResult},
-    secrets::hash_secret,
-};
+use crate::error::{AppError, AppResult};
 
 /// The default and largest page of the staff list.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -71,192 +69,6 @@ impl StaffService {
         }
     }
 
-    /// The enabled key behind a bearer secret, or `StaffKeyInvalid`.
-    #[instrument(skip_all)]
-    pub async fn authenticate(&self, secret: &str) -> AppResult<StaffKey> {
-        if secret.is_empty() {
-            return Err(DomainError::StaffKeyInvalid.into());
-        }
-        self.staff
-            .find_staff_key(hash_secret(secret))
-            .await?
-            .ok_or_else(|| DomainError::StaffKeyInvalid.into())
-    }
-
-    #[instrument(skip_all)]
-    pub async fn list(
-        &self,
-        key: &StaffKey,
-        filter: StaffConversationFilter,
-        cursor: Option<&str>,
-        limit: Option<i64>,
-    ) -> AppResult<StaffPage> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(DomainError::InvalidPaging(format!(
-                "limit must be between 1 and {MAX_LIMIT}."
-            ))
-            .into());
-        }
-        let cursor = cursor.map(decode_cursor).transpose()?;
-        let conversations = self
-            .staff
-            .list_staff_conversations(&key.scope, &filter, cursor, limit)
-            .await?;
-        let next_cursor = match conversations.last() {
-            Some(last) if conversations.len() as i64 == limit => Some(encode_cursor(StaffCursor {
-                last_message_at: last.last_message_at,
-                id: last.id,
-            })),
-            _ => None,
-        };
-        Ok(StaffPage {
-            conversations,
-            next_cursor,
-        })
-    }
-
-    #[instrument(skip_all)]
-    pub async fn get(&self, key: &StaffKey, code: &str) -> AppResult<Conversation> {
-        Ok(self
-            .conversations
-            .get_conversation(&Viewer::Staff(key.scope.clone()), code, None)
-            .await?)
-    }
-
-    /// Starts a conversation with the in-house guest of a room.
-    #[instrument(skip_all)]
-    pub async fn start(
-        &self,
-        key: &StaffKey,
-        request: StartStaffConversation,
-        idempotency: Option<IdempotentRequest>,
-    ) -> AppResult<Created<Written<Conversation>>> {
-        let content = MessageContent::parse(request.content.as_deref())?;
-        let room = request
-            .room_number
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| DomainError::invalid_request("roomNumber is required."))?;
-        let outlet_code = request
-            .outlet_code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| DomainError::invalid_request("outletCode is required."))?;
-        let property = self.property(key).await?;
-        let outlets = self.properties.list_outlets(property.id).await?;
-        let outlet = outlets
-            .iter()
-            .find(|o| o.code == outlet_code && key.scope.covers(o.id))
-            .ok_or(DomainError::OutletNotFound)?;
-        outlet.usable_by(Audience::ServiceCenter)?;
-        let now = self.clock.now();
-        let stay = self
-            .stays
-            .in_house_stays_in_room(property.id, &room, now)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(DomainError::GuestNotFound)?;
-        let new = NewConversation::by_staff(
-            Opening {
-                code: new_code(),
-                message_code: new_code(),
-                content,
-                at: now,
-            },
-            Destination {
-                property: &property,
-                outlet,
-            },
-            key,
-            &stay,
-        );
-        Ok(self
-            .conversations
-            .create_conversation(new, idempotency)
-            .await?)
-    }
-
-    /// A staff reply, signed with the key's display name and the outlet's service centre.
-    #[instrument(skip_all)]
-    pub async fn reply(
-        &self,
-        key: &StaffKey,
-        code: &str,
-        content: Option<&str>,
-        idempotency: Option<IdempotentRequest>,
-    ) -> AppResult<Created<Written<Message>>> {
-        let content = MessageContent::parse(content)?;
-        let viewer = Viewer::Staff(key.scope.clone());
-        let conversation = self.conversations.find_conversation(&viewer, code).await?;
-        let property = self.property(key).await?;
-        let service_center = self
-            .properties
-            .list_outlets(property.id)
-            .await?
-            .iter()
-            .find(|o| o.code == conversation.outlet_code)
-            .map(|o| o.service_center_name.clone())
-            .unwrap_or_default();
-        let message = NewMessage::by_staff(
-            new_code(),
-            key,
-            &service_center,
-            &property,
-            content,
-            self.clock.now(),
-        );
-        Ok(self
-            .conversations
-            .add_message(&viewer, code, message, idempotency)
-            .await?)
-    }
-
-    /// Moves the key's read position; returns the conversation as it now stands and what
-    /// happened.
-    #[instrument(skip_all)]
-    pub async fn mark_read(
-        &self,
-        key: &StaffKey,
-        code: &str,
-        message_code: Option<String>,
-    ) -> AppResult<(Conversation, Vec<ConversationEvent>)> {
-        let viewer = Viewer::Staff(key.scope.clone());
-        let events = self
-            .conversations
-            .mark_read(&viewer, code, message_code)
-            .await?;
-        let conversation = self
-            .conversations
-            .get_conversation(&viewer, code, None)
-            .await?;
-        Ok((conversation, events))
-    }
-
-    /// Closes or reopens; returns the conversation as it now stands and what happened.
-    #[instrument(skip_all)]
-    pub async fn set_status(
-        &self,
-        key: &StaffKey,
-        code: &str,
-        status: ConversationStatus,
-    ) -> AppResult<(Conversation, Vec<ConversationEvent>)> {
-        let viewer = Viewer::Staff(key.scope.clone());
-        let events = self
-            .conversations
-            .set_status(&viewer, code, status, self.clock.now())
-            .await?;
-        let conversation = self
-            .conversations
-            .get_conversation(&viewer, code, None)
-            .await?;
-        Ok((conversation, events))
-    }
-
-    #[instrument(skip_all)]
-    pub async fn unread(&self, key: &StaffKey) -> AppResult<Vec<OutletUnread>> {
-        Ok(self.staff.unread_by_outlet(&key.scope).await?)
-    }
-
     async fn property(&self, key: &StaffKey) -> AppResult<Property> {
         self.properties
             .get_property(key.scope.property_id)
@@ -292,14 +104,14 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use bellhop_domain::{
-        conversation::MessageType,
+        conversation::{ConversationStatus, MessageType},
         naming::ConversationType,
         outlet::Outlet,
         ports::{
             MockConversationRepository, MockPropertyRepository, MockStaffRepository,
             MockStayRepository,
         },
-        staff::StaffScope,
+        staff::{StaffConversationFilter, StaffScope},
         stay::GuestStay,
         ErrorCode,
     };
