@@ -9,7 +9,7 @@ use bellhop_domain::{
     ports::{ReferenceDataRepository, RepoResult},
     reference::{
         InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
-        StaffKeyData, StayData,
+        ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
     DomainError,
 };
@@ -36,7 +36,7 @@ impl ReferenceDataRepository for PgStore {
 
 async fn load_property(
     tx: &mut Tx,
-    index: usize,
+    property_index: usize,
     data: &PropertyData,
     summary: &mut LoadSummary,
 ) -> RepoResult<()> {
@@ -54,34 +54,29 @@ async fn load_property(
         upsert_stay(tx, property_id, stay).await?;
         summary.stays += 1;
     }
-    for (order_index, order) in data.orders.iter().enumerate() {
+    let rejected = |entity, index, field| {
+        DomainError::ReferenceRejected(RejectedEntry {
+            property: property_index,
+            entity,
+            index,
+            field,
+        })
+    };
+    for (index, order) in data.orders.iter().enumerate() {
         if !upsert_order(tx, property_id, order).await? {
-            return Err(DomainError::invalid_request(format!(
-                "properties[{index}].orders[{order_index}] ({}): outletCode \"{}\" or stayCode \"{}\" is not in property {}.",
-                order.code, order.outlet_code, order.stay_code, data.code
-            ))
+            return Err(rejected(
+                ReferenceEntity::Order,
+                index,
+                ReferenceField::OutletOrStayCode,
+            )
             .into());
         }
         summary.orders += 1;
     }
-    for (key_index, key) in data.staff_keys.iter().enumerate() {
+    for (index, key) in data.staff_keys.iter().enumerate() {
         upsert_staff_key(tx, property_id, key)
             .await?
-            .map_err(|problem| {
-                let detail = match problem {
-                    KeyProblem::OtherProperty => {
-                        "this key is already used by another property.".to_owned()
-                    }
-                    KeyProblem::UnknownOutlet => format!(
-                        "outlets names an outlet that is not in property {}.",
-                        data.code
-                    ),
-                };
-                DomainError::invalid_request(format!(
-                    "properties[{index}].staffKeys[{key_index}] ({}): {detail}",
-                    key.display_name
-                ))
-            })?;
+            .map_err(|field| rejected(ReferenceEntity::StaffKey, index, field))?;
         summary.staff_keys += 1;
     }
     Ok(())
@@ -272,20 +267,13 @@ async fn upsert_order(tx: &mut Tx, property_id: i64, order: &OrderData) -> RepoR
     Ok(unchanged.is_some())
 }
 
-/// Why a staff key could not be loaded.
-enum KeyProblem {
-    /// Its hash belongs to a key of another property.
-    OtherProperty,
-    /// It names an outlet the property does not have.
-    UnknownOutlet,
-}
-
-/// A staff key by hash, inserted or updated, with exactly the given outlets.
+/// A staff key by hash, inserted or updated, with exactly the given outlets; else the field
+/// that does not resolve.
 async fn upsert_staff_key(
     tx: &mut Tx,
     property_id: i64,
     key: &StaffKeyData,
-) -> RepoResult<Result<(), KeyProblem>> {
+) -> RepoResult<Result<(), ReferenceField>> {
     let key_id = sqlx::query_scalar!(
         r#"WITH up AS (
                INSERT INTO staff_keys (property_id, key_hash, display_name, all_outlets, enabled)
@@ -308,7 +296,7 @@ async fn upsert_staff_key(
     .await
     .map_err(db_error)?;
     let Some(key_id) = key_id else {
-        return Ok(Err(KeyProblem::OtherProperty));
+        return Ok(Err(ReferenceField::KeySecret));
     };
     let codes = key.outlet_codes.clone().unwrap_or_default();
     let outlet_ids = sqlx::query_scalar!(
@@ -320,7 +308,7 @@ async fn upsert_staff_key(
     .await
     .map_err(db_error)?;
     if outlet_ids.len() != codes.len() {
-        return Ok(Err(KeyProblem::UnknownOutlet));
+        return Ok(Err(ReferenceField::Outlets));
     }
     sqlx::query!(
         "DELETE FROM staff_key_outlets WHERE property_id = $1 AND staff_key_id = $2 AND NOT (outlet_id = ANY($3))",

@@ -566,3 +566,46 @@ async fn the_staff_list_filters_by_status_and_unread(pool: PgPool) {
         vec!["conversation-code-0008".to_owned()]
     );
 }
+
+#[bellhop_testdb::test]
+async fn an_order_whose_outlet_is_not_in_its_property_is_refused_by_position(pool: PgPool) {
+    use bellhop_application::reference_data::{demo_file, validate};
+    use bellhop_domain::{
+        ports::ReferenceDataRepository,
+        reference::{OrderData, ReferenceEntity, ReferenceField, RejectedEntry},
+    };
+    let store = PgStore::new(pool.clone());
+    let mut data = validate(&demo_file(now())).unwrap();
+    let stay_code = data.properties[0].stays[0].code.clone();
+    data.properties[0].orders.push(OrderData {
+        code: "ORD-NOWHERE".into(),
+        outlet_code: "NO-SUCH-OUTLET".into(),
+        stay_code,
+    });
+    let index = data.properties[0].orders.len() - 1;
+    let result = store.load_reference_data(&data).await;
+    assert!(
+        matches!(
+            result,
+            Err(RepositoryError::Domain(DomainError::ReferenceRejected(RejectedEntry {
+                property: 0,
+                entity: ReferenceEntity::Order,
+                index: i,
+                field: ReferenceField::OutletOrStayCode,
+            }))) if i == index
+        ),
+        "{result:?}"
+    );
+    let message = ReferenceDataService::new(Arc::new(store))
+        .load(&data)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "properties[0].orders[{index}] (ORD-NOWHERE): outletCode \"NO-SUCH-OUTLET\" or stayCode \"{}\" is not in property DEMO-HOTEL.",
+            data.properties[0].stays[0].code
+        )
+    );
+}
