@@ -2,7 +2,6 @@
 //! annotations and the schemas below, so it cannot drift from the code. A test checks that
 //! every route of [`crate::routes::ROUTES`] is documented.
 
-use serde::Deserialize;
 use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
     Modify, OpenApi, ToSchema,
@@ -37,45 +36,6 @@ pub struct StaffError {
 pub struct StaffErrorDetail {
     pub code: String,
     pub message: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseByRoomRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-    pub last_name: String,
-    pub room_number: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseByGuestIdentifierRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-    /// The app's own identifier of the visitor, 1 to 200 characters.
-    pub guest_unique_identifier: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginByRoomRequest {
-    pub last_name: String,
-    pub room_number: String,
-    pub session_token: String,
 }
 
 struct StaffKeyAuth;
@@ -243,14 +203,5 @@ mod tests {
         let document: Value = serde_json::from_str(&openapi_document()).unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
         assert!(document["components"]["securitySchemes"]["staff_key"].is_object());
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump_openapi_document() {
-        if let Ok(path) = std::env::var("BELLHOP_DUMP_OPENAPI") {
-            std::fs::write(path, super::openapi_document()).unwrap();
-        }
     }
 }
