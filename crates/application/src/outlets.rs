@@ -56,3 +56,63 @@ impl OutletService {
         Ok(settings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use bellhop_domain::{ports::MockPropertyRepository, property::Property, ErrorCode};
+    use chrono::Utc;
+    use chrono_tz::Europe::London;
+
+    fn outlet(code: &str, active: bool) -> Outlet {
+        Outlet {
+            id: 1,
+            property_id: 1,
+            code: code.into(),
+            name: code.into(),
+            description: String::new(),
+            display_order: 1,
+            active,
+            allow_guest_messages: true,
+            allow_non_verified_guests: true,
+            service_center_name: String::new(),
+            opening_hours: vec![],
+        }
+    }
+
+    fn service() -> OutletService {
+        let mut properties = MockPropertyRepository::new();
+        properties.expect_get_property().returning(|id| {
+            Ok(Some(Property {
+                id,
+                code: "DEMO-HOTEL".into(),
+                name: "Demo".into(),
+                brand_code: "B".into(),
+                group_code: "G".into(),
+                time_zone: London,
+                default_language: "en".into(),
+            }))
+        });
+        properties
+            .expect_list_outlets()
+            .returning(|_| Ok(Arc::new(vec![outlet("BAR", true), outlet("SPA", false)])));
+        OutletService::new(Arc::new(properties), Arc::new(ManualClock::new(Utc::now())))
+    }
+
+    #[tokio::test]
+    async fn settings_list_the_active_outlets_open_when_they_have_no_hours() {
+        let settings = service().settings(1, None).await.unwrap();
+        assert_eq!(settings.len(), 1);
+        assert_eq!(settings[0].outlet.code, "BAR");
+        assert!(settings[0].is_open_now);
+    }
+
+    #[tokio::test]
+    async fn an_inactive_or_unknown_outlet_code_is_not_found() {
+        for code in ["SPA", "NOPE"] {
+            let error = service().settings(1, Some(code)).await.unwrap_err();
+            assert_eq!(error.code(), ErrorCode::OutletNotFound);
+        }
+    }
+}

@@ -8,9 +8,10 @@ use bellhop_domain::{
     ports::ReferenceDataRepository,
     reference::{
         InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
-        StaffKeyData, StayData,
+        ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
     session::parse_language_code,
+    DomainError, RepositoryError,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,40 @@ pub struct StaffKeyEntry {
     pub outlets: Option<Vec<String>>,
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// A refused entry in the file's words: its path, what it is, and what does not resolve.
+pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
+    let (p, i) = (entry.property, entry.index);
+    let Some(property) = data.properties.get(p) else {
+        return format!("properties[{p}]: a reference does not resolve.");
+    };
+    match (entry.entity, entry.field) {
+        (ReferenceEntity::Order, _) => match property.orders.get(i) {
+            Some(order) => format!(
+                "properties[{p}].orders[{i}] ({}): outletCode \"{}\" or stayCode \"{}\" is not in property {}.",
+                order.code, order.outlet_code, order.stay_code, property.code
+            ),
+            None => format!("properties[{p}].orders[{i}]: a reference does not resolve."),
+        },
+        (ReferenceEntity::StaffKey, field) => {
+            let name = property
+                .staff_keys
+                .get(i)
+                .map(|key| key.display_name.as_str())
+                .unwrap_or_default();
+            let detail = match field {
+                ReferenceField::KeySecret => {
+                    "this key is already used by another property.".to_owned()
+                }
+                _ => format!(
+                    "outlets names an outlet that is not in property {}.",
+                    property.code
+                ),
+            };
+            format!("properties[{p}].staffKeys[{i}] ({name}): {detail}")
+        }
+    }
 }
 
 /// A reference file that cannot be loaded: where, and why.
@@ -603,8 +638,15 @@ impl ReferenceDataService {
         Self { repository }
     }
 
+    /// Loads the data set; an entry the store refuses is `InvalidRequest` naming the entry by
+    /// its path in the file.
     pub async fn load(&self, data: &ReferenceData) -> AppResult<LoadSummary> {
-        Ok(self.repository.load_reference_data(data).await?)
+        match self.repository.load_reference_data(data).await {
+            Err(RepositoryError::Domain(DomainError::ReferenceRejected(entry))) => {
+                Err(DomainError::invalid_request(describe_rejected(data, entry)).into())
+            }
+            result => Ok(result?),
+        }
     }
 
     /// Loads the demo data set with stay dates around `now`.
@@ -617,6 +659,45 @@ impl ReferenceDataService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bellhop_domain::{ports::MockReferenceDataRepository, ErrorCode};
+
+    #[tokio::test]
+    async fn the_demo_data_is_loaded_through_the_port_and_its_refusals_come_back() {
+        let mut repository = MockReferenceDataRepository::new();
+        repository
+            .expect_load_reference_data()
+            .times(1)
+            .withf(|data| data.properties.len() == 1 && data.properties[0].code == "DEMO-HOTEL")
+            .returning(|_| Ok(LoadSummary::default()));
+        let service = ReferenceDataService::new(Arc::new(repository));
+        assert!(service.load_demo(Utc::now()).await.is_ok());
+
+        let mut refusing = MockReferenceDataRepository::new();
+        refusing.expect_load_reference_data().returning(|_| {
+            Err(DomainError::ReferenceRejected(RejectedEntry {
+                property: 0,
+                entity: ReferenceEntity::StaffKey,
+                index: 0,
+                field: ReferenceField::Outlets,
+            })
+            .into())
+        });
+        let error = ReferenceDataService::new(Arc::new(refusing))
+            .load_demo(Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidRequest);
+        assert!(
+            error
+                .to_string()
+                .starts_with("properties[0].staffKeys[0] ("),
+            "{error}"
+        );
+        assert!(
+            error.to_string().ends_with("not in property DEMO-HOTEL."),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_demo_file_is_valid() {

@@ -129,6 +129,9 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("No outlet is available for messages right now.")]
     NoOutletAvailable,
+    /// A reference data entry the store refuses (a reference that does not resolve).
+    #[error("A reference data entry does not resolve.")]
+    ReferenceRejected(crate::reference::RejectedEntry),
     /// Too many failed room verifications for one room: every attempt waits out the window.
     #[error("Too many failed verifications for this room; retry after the time in Retry-After.")]
     TooManyFailedVerifications {
@@ -166,6 +169,7 @@ impl DomainError {
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::NoOutletAvailable => ErrorCode::NoOutletAvailable,
+            Self::ReferenceRejected(_) => ErrorCode::InvalidRequest,
             Self::TooManyFailedVerifications { .. } => ErrorCode::TooManyRequests,
         }
     }

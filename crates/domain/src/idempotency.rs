@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use crate::error::DomainError;
+use crate::{error::DomainError, session::SessionId};
 
 /// How long a key is remembered.
 pub fn key_lifetime() -> Duration {
@@ -30,33 +30,28 @@ impl IdempotencyKey {
     }
 }
 
-/// Turns a created record into the response body (JSON text, exactly as sent) that is stored
-/// with the key and replayed byte for byte.
-pub type Render<T> = Box<dyn FnOnce(&T) -> String + Send + Sync>;
+/// Whose key it is: keys of different scopes never meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdempotencyScope {
+    /// A guest session (all its tokens).
+    Session(SessionId),
+    /// A staff key, by id.
+    StaffKey(i64),
+}
 
 /// A creation made under an idempotency key.
-pub struct Idempotency<T> {
-    /// Whose key it is: a session, or a staff key.
-    pub scope: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRequest {
+    pub scope: IdempotencyScope,
     pub key: IdempotencyKey,
     /// A digest of the request (its fields after decoding, without the session token).
     pub fingerprint: [u8; 32],
-    pub render: Render<T>,
-}
-
-impl<T> std::fmt::Debug for Idempotency<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idempotency")
-            .field("scope", &self.scope)
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The result of a creation that may have been a replay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created<T> {
-    /// Created now (and, under a key, stored for replay).
+    /// Created now (under a key: stored for replay once the response is rendered).
     New(T),
     /// The key was seen before with the same request: the stored response (JSON text),
     /// nothing created.

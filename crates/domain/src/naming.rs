@@ -1,6 +1,6 @@
 //! The guest-naming rule: who signs a guest's message.
 
-use crate::error::DomainError;
+use crate::{error::DomainError, form_details::OrderFormDetails, stay::GuestStay};
 
 /// How a conversation (or a message) is signed: `guest` signs with the guest's names,
 /// empty leaves it unsigned.
@@ -44,14 +44,36 @@ pub struct AuthorName {
     pub last_name: String,
 }
 
-/// The author of a guest message: the guest's names when signed, empty strings when not.
-pub fn guest_author(kind: ConversationType, first_name: &str, last_name: &str) -> AuthorName {
-    match kind {
-        ConversationType::Guest => AuthorName {
-            first_name: first_name.to_owned(),
-            last_name: last_name.to_owned(),
+impl ConversationType {
+    /// Whether a message of this type carries its guest's names.
+    pub const fn is_signed(self) -> bool {
+        matches!(self, Self::Guest)
+    }
+}
+
+/// Whose names a signed guest message carries.
+#[derive(Debug, Clone, Copy)]
+pub enum GuestSigner<'a> {
+    /// A verified guest signs with the names on the stay.
+    Stay(&'a GuestStay),
+    /// A visitor signs with the names of the contact form given when the conversation
+    /// started; without one, the message stays unsigned.
+    Visitor(Option<&'a OrderFormDetails>),
+}
+
+/// The guest-naming rule, for stays and visitors alike: the guest's names when the message is
+/// signed, empty strings when not.
+pub fn guest_author(kind: ConversationType, signer: GuestSigner<'_>) -> AuthorName {
+    if !kind.is_signed() {
+        return AuthorName::default();
+    }
+    match signer {
+        GuestSigner::Stay(stay) => AuthorName {
+            first_name: stay.first_name.clone(),
+            last_name: stay.last_name.clone(),
         },
-        ConversationType::Unsigned => AuthorName::default(),
+        GuestSigner::Visitor(Some(form)) => form.author_name(),
+        GuestSigner::Visitor(None) => AuthorName::default(),
     }
 }
 
@@ -91,9 +113,25 @@ mod tests {
         }
     }
 
+    fn stay() -> GuestStay {
+        let now = chrono::Utc::now();
+        GuestStay {
+            id: 10,
+            property_id: 1,
+            code: "S-101".into(),
+            room_number: "101".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            language_code: "en".into(),
+            check_in: now,
+            check_out: now + chrono::Duration::days(1),
+        }
+    }
+
     #[test]
     fn a_signed_message_carries_the_guests_names() {
-        let author = guest_author(ConversationType::Guest, "Ada", "Lovelace");
+        let stay = stay();
+        let author = guest_author(ConversationType::Guest, GuestSigner::Stay(&stay));
         assert_eq!(
             (author.first_name.as_str(), author.last_name.as_str()),
             ("Ada", "Lovelace")
@@ -102,8 +140,32 @@ mod tests {
 
     #[test]
     fn an_unsigned_message_has_empty_names() {
+        let stay = stay();
         assert_eq!(
-            guest_author(ConversationType::Unsigned, "Ada", "Lovelace"),
+            guest_author(ConversationType::Unsigned, GuestSigner::Stay(&stay)),
+            AuthorName::default()
+        );
+    }
+
+    #[test]
+    fn a_signed_visitor_message_carries_the_forms_names_and_without_a_form_none() {
+        let form =
+            OrderFormDetails::parse(serde_json::json!({"FIRSTNAME": "Kim", "lastName": "Lee"}))
+                .unwrap();
+        let author = guest_author(ConversationType::Guest, GuestSigner::Visitor(Some(&form)));
+        assert_eq!(
+            (author.first_name.as_str(), author.last_name.as_str()),
+            ("Kim", "Lee")
+        );
+        assert_eq!(
+            guest_author(ConversationType::Guest, GuestSigner::Visitor(None)),
+            AuthorName::default()
+        );
+        assert_eq!(
+            guest_author(
+                ConversationType::Unsigned,
+                GuestSigner::Visitor(Some(&form))
+            ),
             AuthorName::default()
         );
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
-use crate::property::PropertyId;
+use crate::{error::DomainError, property::PropertyId};
 
 pub type OutletId = i64;
 
@@ -73,21 +73,36 @@ impl Outlet {
             .any(|interval| interval.contains(local))
     }
 
-    /// Whether a guest of the given kind may write to this outlet when it names it explicitly.
+    /// Whether a writer of the given kind may write to this outlet, its activity aside.
     pub fn accepts(&self, audience: Audience) -> bool {
-        self.allow_guest_messages
-            && match audience {
-                Audience::VerifiedGuest => true,
-                Audience::Visitor => self.allow_non_verified_guests,
-            }
+        match audience {
+            Audience::VerifiedGuest => self.allow_guest_messages,
+            Audience::Visitor => self.allow_guest_messages && self.allow_non_verified_guests,
+            Audience::ServiceCenter => true,
+        }
+    }
+
+    /// The one rule for "may this audience start a conversation at this outlet": it must be
+    /// active (else `OutletNotFound`, exactly like an unknown code) and accept the audience
+    /// (else `OutletNotAllowed`). Opening hours only matter when no outlet was named.
+    pub fn usable_by(&self, audience: Audience) -> Result<(), DomainError> {
+        if !self.active {
+            return Err(DomainError::OutletNotFound);
+        }
+        if !self.accepts(audience) {
+            return Err(DomainError::OutletNotAllowed);
+        }
+        Ok(())
     }
 }
 
-/// Who is writing: an in-house guest verified by room, or a non-verified visitor.
+/// Who is writing: an in-house guest verified by room, a non-verified visitor, or the
+/// service centre (staff).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     VerifiedGuest,
     Visitor,
+    ServiceCenter,
 }
 
 /// The days of the week, Monday first.
@@ -127,6 +142,29 @@ mod tests {
 
     fn time(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_outlet_is_usable_when_active_and_accepting_the_audience() {
+        let mut bar = outlet(vec![]);
+        assert_eq!(bar.usable_by(Audience::Visitor), Ok(()));
+        bar.allow_non_verified_guests = false;
+        assert_eq!(
+            bar.usable_by(Audience::Visitor),
+            Err(DomainError::OutletNotAllowed)
+        );
+        assert_eq!(bar.usable_by(Audience::VerifiedGuest), Ok(()));
+        bar.allow_guest_messages = false;
+        assert_eq!(
+            bar.usable_by(Audience::VerifiedGuest),
+            Err(DomainError::OutletNotAllowed)
+        );
+        assert_eq!(bar.usable_by(Audience::ServiceCenter), Ok(()));
+        bar.active = false;
+        assert_eq!(
+            bar.usable_by(Audience::ServiceCenter),
+            Err(DomainError::OutletNotFound)
+        );
     }
 
     fn outlet(hours: Vec<OpeningInterval>) -> Outlet {

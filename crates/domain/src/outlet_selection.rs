@@ -37,12 +37,8 @@ pub fn select_outlet<'a>(
     };
     match named {
         Some(found) => {
-            let outlet = found
-                .filter(|o| o.active)
-                .ok_or(DomainError::OutletNotFound)?;
-            if !outlet.accepts(request.audience) {
-                return Err(DomainError::OutletNotAllowed);
-            }
+            let outlet = found.ok_or(DomainError::OutletNotFound)?;
+            outlet.usable_by(request.audience)?;
             if request
                 .order
                 .is_some_and(|order| order.outlet_id != outlet.id)
@@ -65,7 +61,7 @@ pub fn first_available(
 ) -> Option<&Outlet> {
     outlets
         .iter()
-        .filter(|o| o.active && o.accepts(audience) && o.is_open_at(time_zone, now))
+        .filter(|o| o.usable_by(audience).is_ok() && o.is_open_at(time_zone, now))
         .min_by(|a, b| (a.display_order, &a.code).cmp(&(b.display_order, &b.code)))
 }
 

@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     conversation::{
-        Conversation, ConversationStatus, Message, NewConversation, NewMessage, Viewer,
+        Conversation, ConversationEvent, ConversationStatus, Message, NewConversation, NewMessage,
+        Viewer,
     },
     error::RepositoryError,
-    idempotency::{Created, Idempotency},
+    idempotency::{Created, IdempotentRequest},
     order::Order,
     outlet::Outlet,
     paging::Page,
@@ -29,7 +30,8 @@ use crate::{
 
 pub type RepoResult<T> = Result<T, RepositoryError>;
 
-/// Properties, their interface tokens and their outlets.
+/// Properties, their interface tokens and their outlets: what sessions and outlet selection
+/// read. None of its methods returns a domain error; a missing row is `None`.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait PropertyRepository: Send + Sync {
@@ -51,7 +53,8 @@ pub trait PropertyRepository: Send + Sync {
     async fn list_outlets(&self, property_id: PropertyId) -> RepoResult<Arc<Vec<Outlet>>>;
 }
 
-/// Guest stays and their orders.
+/// Guest stays and their orders, and the shared counting of failed room verifications. None
+/// of its methods returns a domain error; a missing row is `None`.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait StayRepository: Send + Sync {
@@ -107,6 +110,7 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
 }
 
+/// Guest sessions: started, found, kept alive, replaced at login, purged.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
@@ -125,8 +129,11 @@ pub trait SessionRepository: Send + Sync {
         id: SessionId,
         at: DateTime<Utc>,
     ) -> RepoResult<()>;
-    /// Ends `old` and stores `new` atomically (login). Errors: `SessionExpired` when `old` had
-    /// already ended (a concurrent login won); then nothing is written.
+    /// Ends `old` and stores `new` atomically (login).
+    ///
+    /// # Errors
+    /// `SessionExpired` when `old` had already ended (a concurrent login won); then nothing is
+    /// written.
     async fn replace_session(
         &self,
         old: SessionId,
@@ -141,68 +148,155 @@ pub trait SessionRepository: Send + Sync {
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
 }
 
+/// The idempotency port (section 7 of the spec): the end of a write made under an idempotency
+/// key. The write's transaction is still open: the caller renders the response from the
+/// record, and completing stores that response under the claimed key and commits both, so a
+/// replay answers byte for byte what was first sent. Dropping it uncompleted rolls the write
+/// back. A write made without a key is already committed, and completing it does nothing.
+#[async_trait]
+pub trait Completion: Send {
+    /// Stores `response` (JSON text) under the claimed key and commits the write.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Unexpected` when the commit fails; then nothing was written.
+    async fn complete(self: Box<Self>, response: String) -> RepoResult<()>;
+}
+
+/// A write that is already committed: completing it does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Committed;
+
+#[async_trait]
+impl Completion for Committed {
+    async fn complete(self: Box<Self>, _response: String) -> RepoResult<()> {
+        Ok(())
+    }
+}
+
+/// A record just written, what happened, and how to finish the write (see [`Completion`]).
+pub struct Written<T> {
+    pub record: T,
+    /// What the write caused, in order.
+    pub events: Vec<ConversationEvent>,
+    pub completion: Box<dyn Completion>,
+}
+
+impl<T> Written<T> {
+    /// A write that is already committed.
+    pub fn committed(record: T, events: Vec<ConversationEvent>) -> Self {
+        Self {
+            record,
+            events,
+            completion: Box::new(Committed),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Written<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Written")
+            .field("record", &self.record)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Conversations and their messages, read and changed through a [`Viewer`]'s eyes: every
+/// method sees only what the viewer may see. The methods that change state return the
+/// [`ConversationEvent`]s they caused.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait ConversationRepository: Send + Sync {
-    /// Stores a conversation and its first message in one transaction and returns it as the
-    /// guest sees it. Under an idempotency key, the key row is written in the same transaction
-    /// with the rendered response; a key seen before with the same request replays the stored
-    /// response and creates nothing. Errors: `IdempotencyKeyReused` (same key, other request).
+    /// Stores a conversation and its first message atomically; the record is the conversation
+    /// as the guest sees it, the event `Created`. Under an idempotency key the key is claimed
+    /// in the same transaction, which stays open until the [`Completion`] stores the rendered
+    /// response; a key seen before with the same request replays the stored response and
+    /// creates nothing.
+    ///
+    /// # Errors
+    /// `IdempotencyKeyReused` (same key, other request).
     async fn create_conversation(
         &self,
         conversation: NewConversation,
-        idempotency: Option<Idempotency<Conversation>>,
-    ) -> RepoResult<Created<Conversation>>;
+        idempotency: Option<IdempotentRequest>,
+    ) -> RepoResult<Created<Written<Conversation>>>;
     /// The viewer's conversations, most recent activity first, each with only its last
     /// message and the viewer's unread count.
+    ///
+    /// # Errors
+    /// None of the domain's.
     async fn list_conversations(
         &self,
         viewer: &Viewer,
         page: Page,
     ) -> RepoResult<Vec<Conversation>>;
     /// One conversation the viewer may see, with its messages oldest first: the given page of
-    /// them, or all. Errors: `ConversationNotFound` (unknown, or not the viewer's).
+    /// them, or all.
+    ///
+    /// # Errors
+    /// `ConversationNotFound` (unknown, or not the viewer's).
     async fn get_conversation(
         &self,
         viewer: &Viewer,
         code: &str,
         messages: Option<Page>,
     ) -> RepoResult<Conversation>;
+    /// One conversation the viewer may see, without its messages.
+    ///
+    /// # Errors
+    /// `ConversationNotFound` (unknown, or not the viewer's).
+    async fn find_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation>;
     /// Every message of the guest's conversations, by creation time then sequence.
+    ///
+    /// # Errors
+    /// None of the domain's.
     async fn list_messages(
         &self,
         viewer: &Viewer,
         page: Page,
         descending: bool,
     ) -> RepoResult<Vec<Message>>;
-    /// Appends a message with the next sequence number of the conversation, idempotently
-    /// under a key as for [`ConversationRepository::create_conversation`].
-    /// Errors: `ConversationNotFound`, `ConversationClosed`, `IdempotencyKeyReused`.
+    /// Appends a message with the next sequence number of the conversation if its status
+    /// accepts messages; the event is `MessageAdded`. Idempotent under a key as
+    /// [`ConversationRepository::create_conversation`].
+    ///
+    /// # Errors
+    /// `ConversationNotFound`, `ConversationClosed`, `IdempotencyKeyReused`.
     async fn add_message(
         &self,
         viewer: &Viewer,
         code: &str,
         message: NewMessage,
-        idempotency: Option<Idempotency<Message>>,
-    ) -> RepoResult<Created<Message>>;
+        idempotency: Option<IdempotentRequest>,
+    ) -> RepoResult<Created<Written<Message>>>;
     /// Moves the viewer's read position up to the message with `message_code` (or the last
-    /// message), never back. Errors: `ConversationNotFound`, `MessageNotFound`.
+    /// message), never back; the event `Read` when it moved, none when it did not.
+    ///
+    /// # Errors
+    /// `ConversationNotFound`, `MessageNotFound`.
     async fn mark_read(
         &self,
         viewer: &Viewer,
         code: &str,
         message_code: Option<String>,
-    ) -> RepoResult<()>;
-    /// Sets the status. Errors: `ConversationNotFound`.
+    ) -> RepoResult<Vec<ConversationEvent>>;
+    /// Moves the status to `status` as the viewer's side may
+    /// ([`ConversationStatus::change_to`]); the event `Closed` or `Reopened` when it changed,
+    /// none when it already had that status.
+    ///
+    /// # Errors
+    /// `ConversationNotFound`, and what [`ConversationStatus::change_to`] refuses.
     async fn set_status(
         &self,
         viewer: &Viewer,
         code: &str,
         status: ConversationStatus,
         at: DateTime<Utc>,
-    ) -> RepoResult<()>;
+    ) -> RepoResult<Vec<ConversationEvent>>;
 }
 
+/// The service centre's side: staff keys, the staff list of conversations, unread counts. None
+/// of its methods returns a domain error; an unknown or disabled key is `None`.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait StaffRepository: Send + Sync {
@@ -224,7 +318,10 @@ pub trait StaffRepository: Send + Sync {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait ReferenceDataRepository: Send + Sync {
-    /// Upserts everything by code in one transaction: all or nothing. Errors: `InvalidRequest`
-    /// naming the entry when a reference does not resolve (an order's outlet, a key's outlet).
+    /// Upserts everything by code in one transaction: all or nothing.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming the entry when a reference does not resolve (an order's outlet,
+    /// a key's outlet) or the database refuses a value (a named constraint).
     async fn load_reference_data(&self, data: &ReferenceData) -> RepoResult<LoadSummary>;
 }

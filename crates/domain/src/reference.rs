@@ -6,6 +6,36 @@ use chrono_tz::Tz;
 
 use crate::outlet::OpeningInterval;
 
+/// An entry of a reference data set that the store refused, by position: the caller, which
+/// holds the data set, turns it into the file's own path and words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RejectedEntry {
+    /// The index of the property in the data set.
+    pub property: usize,
+    pub entity: ReferenceEntity,
+    /// The index of the entry among the property's entries of that kind.
+    pub index: usize,
+    pub field: ReferenceField,
+}
+
+/// The kinds of reference entries that refer to others (and so can fail to resolve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceEntity {
+    Order,
+    StaffKey,
+}
+
+/// The field of a refused entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceField {
+    /// An order's `outletCode` or `stayCode` is not in its property.
+    OutletOrStayCode,
+    /// A staff key's secret already belongs to a key of another property.
+    KeySecret,
+    /// A staff key's `outlets` names an outlet that is not in its property.
+    Outlets,
+}
+
 /// A SHA-256 digest of a secret (interface token or staff key).
 pub type SecretHash = [u8; 32];
 

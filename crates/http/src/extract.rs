@@ -7,8 +7,10 @@ use actix_web::{
     http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE},
     web, FromRequest, HttpRequest, HttpResponse,
 };
+use bellhop_application::AppError;
 use bellhop_domain::{
-    idempotency::{Idempotency, IdempotencyKey},
+    idempotency::{Created, IdempotencyKey, IdempotencyScope, IdempotentRequest},
+    ports::Written,
     session::Session,
     staff::StaffKey,
     ErrorCode,
@@ -278,79 +280,65 @@ fn request_context(req: &HttpRequest) -> String {
     )
 }
 
-fn idempotency<T: 'static>(
+fn idempotency(
     req: &HttpRequest,
-    scope: String,
+    scope: IdempotencyScope,
     fields: &Fields,
-    render: fn(&T) -> String,
-) -> Result<Option<Idempotency<T>>, ApiError> {
-    Ok(idempotency_key(req)?.map(|key| Idempotency {
+) -> Result<Option<IdempotentRequest>, ApiError> {
+    Ok(idempotency_key(req)?.map(|key| IdempotentRequest {
         scope,
         key,
         fingerprint: fields.fingerprint(&request_context(req), &["sessiontoken"]),
-        render: Box::new(render),
     }))
 }
 
 impl GuestCall {
     /// The idempotency of a creating request, scoped to this session (all its tokens).
-    pub fn idempotency<T: 'static>(
-        &self,
-        req: &HttpRequest,
-        render: fn(&T) -> String,
-    ) -> Result<Option<Idempotency<T>>, ApiError> {
+    pub fn idempotency(&self, req: &HttpRequest) -> Result<Option<IdempotentRequest>, ApiError> {
         idempotency(
             req,
-            format!("session:{}", self.session.id),
+            IdempotencyScope::Session(self.session.id),
             &self.fields,
-            render,
         )
     }
 }
 
 impl StaffCall {
     /// The idempotency of a creating request, scoped to this staff key.
-    pub fn idempotency<T: 'static>(
-        &self,
-        req: &HttpRequest,
-        render: fn(&T) -> String,
-    ) -> Result<Option<Idempotency<T>>, ApiError> {
-        idempotency(req, format!("staff:{}", self.key.id), &self.fields, render)
+    pub fn idempotency(&self, req: &HttpRequest) -> Result<Option<IdempotentRequest>, ApiError> {
+        idempotency(req, IdempotencyScope::StaffKey(self.key.id), &self.fields)
             .map_err(ApiError::staff)
     }
 }
 
-/// The response content of a creation: a new record's typed content, serialised directly so
-/// its fields keep their wire order (a `serde_json::Value` would sort the keys, and the guest
-/// API promises the seed sample's order), or the stored content of a replay.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum CreatedContent<C> {
-    New(C),
-    /// The stored JSON text, written out byte for byte.
-    Replayed(Box<RawValue>),
+/// The response content of a creation, and whether it is new. A new record's content is
+/// rendered once — serialised directly, so its fields keep their wire order (a
+/// `serde_json::Value` would sort the keys, and the guest API promises the seed sample's
+/// order) — then stored under the idempotency key as the write completes, and sent as those
+/// very bytes; a replay sends the stored bytes. So a replay is byte for byte what was first
+/// sent.
+pub async fn created_content<T, C: Serialize>(
+    created: Created<Written<T>>,
+    content: fn(&T) -> C,
+) -> Result<(Box<RawValue>, bool), ApiError> {
+    match created {
+        Created::New(written) => {
+            let rendered = serde_json::to_string(&content(&written.record))
+                .map_err(|e| ApiError::from(AppError::internal(e.to_string())))?;
+            written
+                .completion
+                .complete(rendered.clone())
+                .await
+                .map_err(AppError::from)?;
+            Ok((raw_json(rendered), true))
+        }
+        Created::Replayed(stored) => Ok((raw_json(stored), false)),
+    }
 }
 
-/// The response content of a creation (see [`CreatedContent`]) and whether it is new.
-pub fn created_content<T, C: Serialize>(
-    created: bellhop_domain::idempotency::Created<T>,
-    content: fn(&T) -> C,
-) -> (CreatedContent<C>, bool) {
-    match created {
-        bellhop_domain::idempotency::Created::New(record) => {
-            (CreatedContent::New(content(&record)), true)
-        }
-        bellhop_domain::idempotency::Created::Replayed(stored) => {
-            match RawValue::from_string(stored) {
-                Ok(raw) => (CreatedContent::Replayed(raw), false),
-                // Stored by this service, so always JSON; should it not be, answer as JSON null.
-                Err(_) => (
-                    CreatedContent::Replayed(
-                        RawValue::from_string("null".into()).unwrap_or_default(),
-                    ),
-                    false,
-                ),
-            }
-        }
-    }
+/// JSON text written out as is; stored by this service, so always JSON (should it not be,
+/// JSON null).
+fn raw_json(text: String) -> Box<RawValue> {
+    RawValue::from_string(text)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default())
 }

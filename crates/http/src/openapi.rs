@@ -2,7 +2,6 @@
 //! annotations and the schemas below, so it cannot drift from the code. A test checks that
 //! every route of [`crate::routes::ROUTES`] is documented.
 
-use serde::Deserialize;
 use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
     Modify, OpenApi, ToSchema,
@@ -37,113 +36,6 @@ pub struct StaffError {
 pub struct StaffErrorDetail {
     pub code: String,
     pub message: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseByRoomRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-    pub last_name: String,
-    pub room_number: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialiseByGuestIdentifierRequest {
-    pub property_code: String,
-    pub interface_token: String,
-    pub language_code: Option<String>,
-    pub version: Option<String>,
-    /// The app's own identifier of the visitor, 1 to 200 characters.
-    pub guest_unique_identifier: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginByRoomRequest {
-    pub last_name: String,
-    pub room_number: String,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateConversationRequest {
-    /// The initial message, 1 to 4000 characters after trimming.
-    pub message: String,
-    /// Empty or `guest`.
-    pub conversation_type: Option<String>,
-    pub outlet_code: Option<String>,
-    pub order_code: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateVisitorConversationRequest {
-    pub message: String,
-    pub conversation_type: Option<String>,
-    pub outlet_code: Option<String>,
-    /// Not allowed for visitors (400 when given).
-    pub order_code: Option<String>,
-    /// The outlet form's contact details: at most 50 keys, 16 KiB, 5 levels deep.
-    #[schema(value_type = Option<Object>)]
-    pub order_form_details_dictionary: Option<serde_json::Value>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AddMessageRequest {
-    pub message: String,
-    pub conversation_type: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadRequest {
-    /// Read up to and including this message; all when absent.
-    pub message_code: Option<String>,
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionTokenRequest {
-    pub session_token: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffStartRequest {
-    pub room_number: String,
-    pub outlet_code: String,
-    pub content: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffReplyRequest {
-    pub content: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffReadRequest {
-    pub message_code: Option<String>,
 }
 
 struct StaffKeyAuth;
@@ -187,13 +79,13 @@ impl Modify for StaffKeyAuth {
         routes::conversations::reply::reply,
         routes::conversations::read::read,
         routes::conversations::close::close,
-        routes::staff::conversations::list,
-        routes::staff::conversations::start,
-        routes::staff::conversations::get,
-        routes::staff::conversations::reply,
-        routes::staff::conversations::read,
-        routes::staff::conversations::close,
-        routes::staff::conversations::reopen,
+        routes::staff::list::list,
+        routes::staff::start::start,
+        routes::staff::get::get,
+        routes::staff::reply::reply,
+        routes::staff::read::read,
+        routes::staff::close::close,
+        routes::staff::close::reopen,
         routes::staff::unread::unread,
     ),
     components(schemas(

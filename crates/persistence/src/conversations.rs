@@ -1,24 +1,30 @@
-//! Conversations and messages, as guests and staff see them.
+//! Conversations and messages, as guests and staff see them. The domain decides — which
+//! statuses accept messages, how far a read position moves, which messages count as unread
+//! for a side — and these queries bind what it decided. Lookups and writes are checked by the
+//! compiler (`sqlx::query!`); the lists, whose filters depend on the viewer, are built with
+//! `QueryBuilder`.
 
 use async_trait::async_trait;
 use bellhop_domain::{
     conversation::{
-        Conversation, ConversationStatus, GuestOwner, Message, MessageType, NewConversation,
-        NewMessage, Viewer,
+        Conversation, ConversationEvent, ConversationStatus, GuestOwner, Message, MessageType,
+        NewConversation, NewMessage, ReadPositions, Side, Viewer,
     },
-    idempotency::{Created, Idempotency},
+    idempotency::{Created, IdempotentRequest},
     naming::ConversationType,
     paging::Page,
-    ports::{ConversationRepository, RepoResult},
+    ports::{ConversationRepository, RepoResult, Written},
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
-
-use crate::idempotency::{claim, store, Claim};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use tracing::instrument;
 
-use crate::{db_error, PgStore};
+use crate::{
+    db_error,
+    idempotency::{claim, Claim},
+    PgStore,
+};
 
 /// The columns of a conversation as the API shows it; `c` is the conversation, `o` its outlet,
 /// `p` its property and `ord` its order. The caller appends the unread count.
@@ -33,11 +39,12 @@ pub(crate) const CONVERSATION_JOINS: &str = "
     JOIN properties p ON p.id = c.property_id
     LEFT JOIN orders ord ON ord.property_id = c.property_id AND ord.id = c.order_id";
 
-/// The columns of a message `m` of conversation `c`, with `is_read` from the recipient's side.
+/// The columns of a message `m` of conversation `c`, with the conversation's read positions
+/// (from which the domain says whether the recipient has read it).
 pub(crate) const MESSAGE_COLUMNS: &str = "
     m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content, m.first_name,
-    m.last_name, m.service_center_name, m.language_code, m.is_translated,
-    CASE WHEN m.message_type = 'Guest' THEN m.seq <= c.staff_read_seq ELSE m.seq <= c.guest_read_seq END AS is_read";
+    m.last_name, m.service_center_name, m.language_code, m.is_translated, c.guest_read_seq,
+    c.staff_read_seq";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
@@ -103,7 +110,8 @@ pub(crate) struct MessageRow {
     service_center_name: String,
     language_code: String,
     is_translated: bool,
-    is_read: bool,
+    guest_read_seq: i32,
+    staff_read_seq: i32,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -112,6 +120,10 @@ impl TryFrom<MessageRow> for Message {
     fn try_from(row: MessageRow) -> Result<Self, Self::Error> {
         let message_type = MessageType::parse(&row.message_type)
             .ok_or_else(|| RepositoryError::unexpected("a message has an unknown type"))?;
+        let positions = ReadPositions {
+            guest: row.guest_read_seq,
+            service_center: row.staff_read_seq,
+        };
         Ok(Message {
             id: row.id,
             code: row.code,
@@ -125,29 +137,55 @@ impl TryFrom<MessageRow> for Message {
             service_center_name: row.service_center_name,
             language_code: row.language_code,
             is_translated: row.is_translated,
-            is_read: row.is_read,
+            is_read: positions.is_read(message_type, row.seq),
         })
     }
 }
 
-/// The message type whose messages the viewer receives (and so counts as unread), and the
-/// column holding the viewer's read position.
-fn viewer_side(viewer: &Viewer) -> (MessageType, &'static str) {
-    match viewer {
-        Viewer::Guest { .. } => (MessageType::ServiceCenter, "guest_read_seq"),
-        Viewer::Staff(_) => (MessageType::Guest, "staff_read_seq"),
-    }
+/// Appends the viewer's unread count of conversation `c` as the column `unread_count`: the
+/// messages of the type the viewer's side receives, beyond the viewer's read position.
+pub(crate) fn push_unread_column(query: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
+    let side = viewer.side();
+    query
+        .push(
+            "(SELECT count(*) FROM messages u
+               WHERE u.property_id = c.property_id AND u.conversation_id = c.id
+                 AND u.message_type = ",
+        )
+        .push_bind(side.receives().as_str())
+        .push(match side {
+            Side::Guest => " AND u.seq > c.guest_read_seq) AS unread_count",
+            Side::ServiceCenter => " AND u.seq > c.staff_read_seq) AS unread_count",
+        });
 }
 
-/// The viewer's unread count of conversation `c`, as a column.
-pub(crate) fn unread_column(viewer: &Viewer) -> String {
-    let (incoming, read_column) = viewer_side(viewer);
-    format!(
-        "(SELECT count(*) FROM messages u
-           WHERE u.property_id = c.property_id AND u.conversation_id = c.id
-             AND u.seq > c.{read_column} AND u.message_type = '{}') AS unread_count",
-        incoming.as_str()
-    )
+/// The viewer's scope as bind values for the checked lookups by code: a guest's stay or
+/// visitor identifier, a staff key's outlets; `None` where it does not restrict.
+pub(crate) struct Scope {
+    stay_id: Option<i64>,
+    guest_identifier: Option<String>,
+    outlet_ids: Option<Vec<i64>>,
+}
+
+impl Scope {
+    pub(crate) fn of(viewer: &Viewer) -> Self {
+        let (stay_id, guest_identifier, outlet_ids) = match viewer {
+            Viewer::Guest {
+                owner: GuestOwner::Stay(stay_id),
+                ..
+            } => (Some(*stay_id), None, None),
+            Viewer::Guest {
+                owner: GuestOwner::Visitor(identifier),
+                ..
+            } => (None, Some(identifier.as_str().to_owned()), None),
+            Viewer::Staff(scope) => (None, None, scope.outlet_ids.clone()),
+        };
+        Self {
+            stay_id,
+            guest_identifier,
+            outlet_ids,
+        }
+    }
 }
 
 /// Appends `AND <the viewer may see conversation c>` (the property is bound by the caller).
@@ -178,14 +216,24 @@ pub(crate) fn push_scope(query: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer
     }
 }
 
-fn select_conversations(viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
-    let mut query = QueryBuilder::new(format!(
-        "SELECT {CONVERSATION_COLUMNS}, {} FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = ",
-        unread_column(viewer)
+/// `SELECT` the conversations the viewer may see, with the viewer's unread counts; the caller
+/// appends filters and order.
+pub(crate) fn select_conversations(viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new("");
+    push_select_conversations(&mut query, viewer);
+    query
+}
+
+/// Appends [`select_conversations`]'s statement to `query` (which may hold a prefix such as
+/// `EXPLAIN`).
+pub(crate) fn push_select_conversations(query: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
+    query.push(format!("SELECT {CONVERSATION_COLUMNS}, "));
+    push_unread_column(query, viewer);
+    query.push(format!(
+        " FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = "
     ));
     query.push_bind(viewer.property_id());
-    push_scope(&mut query, viewer);
-    query
+    push_scope(query, viewer);
 }
 
 /// The last message of each conversation, by id.
@@ -194,17 +242,20 @@ pub(crate) async fn last_messages(
     property_id: i64,
     conversation_ids: &[i64],
 ) -> RepoResult<Vec<Message>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM conversations c
+    let rows = sqlx::query_as!(
+        MessageRow,
+        "SELECT m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content,
+                m.first_name, m.last_name, m.service_center_name, m.language_code, m.is_translated,
+                c.guest_read_seq, c.staff_read_seq
+           FROM conversations c
            JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id AND m.seq = c.last_seq
-          WHERE c.property_id = $1 AND c.id = ANY($2)"
-    );
-    let rows: Vec<MessageRow> = sqlx::query_as(&sql)
-        .bind(property_id)
-        .bind(conversation_ids)
-        .fetch_all(&mut *store.acquire().await?)
-        .await
-        .map_err(db_error)?;
+          WHERE c.property_id = $1 AND c.id = ANY($2)",
+        property_id,
+        conversation_ids,
+    )
+    .fetch_all(&mut *store.acquire().await?)
+    .await
+    .map_err(db_error)?;
     rows.into_iter().map(Message::try_from).collect()
 }
 
@@ -228,20 +279,47 @@ pub(crate) async fn with_last_messages(
 }
 
 impl PgStore {
-    /// The conversation row (without messages) the viewer may see, or `ConversationNotFound`.
+    /// The conversation row (without messages) the viewer may see, with the viewer's unread
+    /// count, or `ConversationNotFound`.
     async fn find_conversation_row(
         &self,
         viewer: &Viewer,
         code: &str,
     ) -> RepoResult<ConversationRow> {
-        let mut query = select_conversations(viewer);
-        query.push(" AND c.code = ").push_bind(code.to_owned());
-        query
-            .build_query_as::<ConversationRow>()
-            .fetch_optional(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| DomainError::ConversationNotFound.into())
+        let scope = Scope::of(viewer);
+        let side = viewer.side();
+        sqlx::query_as!(
+            ConversationRow,
+            r#"SELECT c.id, c.property_id, c.code, c.subject, o.code AS outlet_code,
+                      o.name AS outlet_name, ord.code AS "order_code?", p.code AS property_code,
+                      c.room_number, c.guest_first_name, c.guest_last_name, c.guest_language_code,
+                      c.status, c.conversation_type, c.order_form_details, c.created_at,
+                      c.last_message_at,
+                      (SELECT count(*) FROM messages u
+                        WHERE u.property_id = c.property_id AND u.conversation_id = c.id
+                          AND u.message_type = $6
+                          AND u.seq > CASE WHEN $7 THEN c.guest_read_seq ELSE c.staff_read_seq END
+                      ) AS "unread_count!"
+                 FROM conversations c
+                 JOIN outlets o ON o.property_id = c.property_id AND o.id = c.outlet_id
+                 JOIN properties p ON p.id = c.property_id
+                 LEFT JOIN orders ord ON ord.property_id = c.property_id AND ord.id = c.order_id
+                WHERE c.property_id = $1 AND c.code = $2
+                  AND ($3::bigint IS NULL OR c.stay_id = $3)
+                  AND ($4::text IS NULL OR c.guest_identifier = $4)
+                  AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))"#,
+            viewer.property_id(),
+            code,
+            scope.stay_id,
+            scope.guest_identifier,
+            scope.outlet_ids.as_deref(),
+            side.receives().as_str(),
+            side == Side::Guest,
+        )
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::ConversationNotFound.into())
     }
 }
 
@@ -251,29 +329,30 @@ impl ConversationRepository for PgStore {
     async fn create_conversation(
         &self,
         new: NewConversation,
-        idempotency: Option<Idempotency<Conversation>>,
-    ) -> RepoResult<Created<Conversation>> {
-        let Some(idempotency) = idempotency else {
+        idempotency: Option<IdempotentRequest>,
+    ) -> RepoResult<Created<Written<Conversation>>> {
+        let created = |conversation: Conversation| {
+            let events = vec![ConversationEvent::Created {
+                conversation: conversation.clone(),
+            }];
+            (conversation, events)
+        };
+        let Some(request) = idempotency else {
             let mut conn = self.acquire().await?;
-            return insert_conversation(&mut conn, &new).await.map(Created::New);
+            let (record, events) = created(insert_conversation(&mut conn, &new).await?);
+            return Ok(Created::New(Written::committed(record, events)));
         };
         let at = new.first_message.created_at;
-        let mut tx = self.begin().await?;
-        if let Claim::Replay(response) = claim(&mut tx, new.property_id, &idempotency, at).await? {
-            return Ok(Created::Replayed(response));
-        }
-        let conversation = insert_conversation(&mut tx, &new).await?;
-        let response = (idempotency.render)(&conversation);
-        store(
-            &mut tx,
-            new.property_id,
-            &idempotency.scope,
-            idempotency.key.as_str(),
-            &response,
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Created::New(conversation))
+        let mut write = match claim(self, new.property_id, &request, at).await? {
+            Claim::Replay(response) => return Ok(Created::Replayed(response)),
+            Claim::Fresh(write) => write,
+        };
+        let (record, events) = created(insert_conversation(write.connection(), &new).await?);
+        Ok(Created::New(Written {
+            record,
+            events,
+            completion: Box::new(write),
+        }))
     }
 
     #[instrument(skip(self, viewer))]
@@ -304,28 +383,38 @@ impl ConversationRepository for PgStore {
         messages: Option<Page>,
     ) -> RepoResult<Conversation> {
         let row = self.find_conversation_row(viewer, code).await?;
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM conversations c
+        let (limit, offset) =
+            messages.map_or((None, 0), |page| (Some(page.limit()), page.offset()));
+        let messages = sqlx::query_as!(
+            MessageRow,
+            "SELECT m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content,
+                    m.first_name, m.last_name, m.service_center_name, m.language_code,
+                    m.is_translated, c.guest_read_seq, c.staff_read_seq
+               FROM conversations c
                JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
               WHERE c.property_id = $1 AND c.id = $2
               ORDER BY m.seq
-              LIMIT $3 OFFSET $4"
-        );
-        let (limit, offset) =
-            messages.map_or((None, 0), |page| (Some(page.limit()), page.offset()));
-        let messages: Vec<MessageRow> = sqlx::query_as(&sql)
-            .bind(row.property_id)
-            .bind(row.id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+              LIMIT $3 OFFSET $4",
+            row.property_id,
+            row.id,
+            limit,
+            offset,
+        )
+        .fetch_all(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         let messages = messages
             .into_iter()
             .map(Message::try_from)
             .collect::<Result<_, _>>()?;
         row.into_conversation(messages)
+    }
+
+    #[instrument(skip(self, viewer, code))]
+    async fn find_conversation(&self, viewer: &Viewer, code: &str) -> RepoResult<Conversation> {
+        self.find_conversation_row(viewer, code)
+            .await?
+            .into_conversation(Vec::new())
     }
 
     #[instrument(skip(self, viewer))]
@@ -386,33 +475,32 @@ impl ConversationRepository for PgStore {
         viewer: &Viewer,
         code: &str,
         message: NewMessage,
-        idempotency: Option<Idempotency<Message>>,
-    ) -> RepoResult<Created<Message>> {
-        let Some(idempotency) = idempotency else {
+        idempotency: Option<IdempotentRequest>,
+    ) -> RepoResult<Created<Written<Message>>> {
+        let added = |message: Message| {
+            let events = vec![ConversationEvent::MessageAdded {
+                conversation_code: code.to_owned(),
+                message: message.clone(),
+            }];
+            (message, events)
+        };
+        let Some(request) = idempotency else {
             let mut conn = self.acquire().await?;
-            return insert_message(&mut conn, viewer, code, message)
-                .await
-                .map(Created::New);
+            let (record, events) = added(insert_message(&mut conn, viewer, code, message).await?);
+            return Ok(Created::New(Written::committed(record, events)));
         };
         let at = message.created_at;
-        let mut tx = self.begin().await?;
-        if let Claim::Replay(response) =
-            claim(&mut tx, viewer.property_id(), &idempotency, at).await?
-        {
-            return Ok(Created::Replayed(response));
-        }
-        let message = insert_message(&mut tx, viewer, code, message).await?;
-        let response = (idempotency.render)(&message);
-        store(
-            &mut tx,
-            viewer.property_id(),
-            &idempotency.scope,
-            idempotency.key.as_str(),
-            &response,
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Created::New(message))
+        let mut write = match claim(self, viewer.property_id(), &request, at).await? {
+            Claim::Replay(response) => return Ok(Created::Replayed(response)),
+            Claim::Fresh(write) => write,
+        };
+        let (record, events) =
+            added(insert_message(write.connection(), viewer, code, message).await?);
+        Ok(Created::New(Written {
+            record,
+            events,
+            completion: Box::new(write),
+        }))
     }
 
     #[instrument(skip(self, viewer, code, message_code))]
@@ -421,38 +509,77 @@ impl ConversationRepository for PgStore {
         viewer: &Viewer,
         code: &str,
         message_code: Option<String>,
-    ) -> RepoResult<()> {
-        let (conversation_id, _) =
-            conversation_status(&mut *self.acquire().await?, viewer, code).await?;
-        let (_, read_column) = viewer_side(viewer);
-        let target: Option<i32> = match message_code {
-            Some(message_code) => Some(
-                sqlx::query_scalar(
-                    "SELECT seq FROM messages WHERE property_id = $1 AND conversation_id = $2 AND code = $3",
-                )
-                .bind(viewer.property_id())
-                .bind(conversation_id)
-                .bind(message_code)
-                .fetch_optional(&mut *self.acquire().await?)
-                .await
-                .map_err(db_error)?
-                .ok_or(DomainError::MessageNotFound)?,
-            ),
-            None => None,
-        };
-        // GREATEST keeps the position from ever moving back, whatever the order of requests.
-        let sql = format!(
-            "UPDATE conversations SET {read_column} = GREATEST({read_column}, coalesce($3, last_seq))
-              WHERE property_id = $1 AND id = $2"
-        );
-        sqlx::query(&sql)
-            .bind(viewer.property_id())
-            .bind(conversation_id)
-            .bind(target)
-            .execute(&mut *self.acquire().await?)
+    ) -> RepoResult<Vec<ConversationEvent>> {
+        let scope = Scope::of(viewer);
+        let side = viewer.side();
+        let property_id = viewer.property_id();
+        let mut tx = self.begin().await?;
+        let conversation = sqlx::query!(
+            "SELECT c.id, c.last_seq, c.guest_read_seq, c.staff_read_seq FROM conversations c
+              WHERE c.property_id = $1 AND c.code = $2
+                AND ($3::bigint IS NULL OR c.stay_id = $3)
+                AND ($4::text IS NULL OR c.guest_identifier = $4)
+                AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))
+                FOR UPDATE",
+            property_id,
+            code,
+            scope.stay_id,
+            scope.guest_identifier,
+            scope.outlet_ids.as_deref(),
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or(DomainError::ConversationNotFound)?;
+        let target = match &message_code {
+            Some(message_code) => sqlx::query_scalar!(
+                "SELECT seq FROM messages WHERE property_id = $1 AND conversation_id = $2 AND code = $3",
+                property_id,
+                conversation.id,
+                message_code,
+            )
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(db_error)?;
-        Ok(())
+            .map_err(db_error)?
+            .ok_or(DomainError::MessageNotFound)?,
+            None => conversation.last_seq,
+        };
+        let positions = ReadPositions {
+            guest: conversation.guest_read_seq,
+            service_center: conversation.staff_read_seq,
+        };
+        let Some(moved) = positions.advance(side, target) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query!(
+            "UPDATE conversations SET guest_read_seq = $3, staff_read_seq = $4
+              WHERE property_id = $1 AND id = $2",
+            property_id,
+            conversation.id,
+            moved.guest,
+            moved.service_center,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let last_read_message_code = match message_code {
+            Some(message_code) => message_code,
+            None => sqlx::query_scalar!(
+                "SELECT code FROM messages WHERE property_id = $1 AND conversation_id = $2 AND seq = $3",
+                property_id,
+                conversation.id,
+                target,
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?,
+        };
+        tx.commit().await.map_err(db_error)?;
+        Ok(vec![ConversationEvent::Read {
+            conversation_code: code.to_owned(),
+            read_by: side,
+            last_read_message_code,
+        }])
     }
 
     #[instrument(skip(self, viewer, code))]
@@ -462,99 +589,132 @@ impl ConversationRepository for PgStore {
         code: &str,
         status: ConversationStatus,
         at: DateTime<Utc>,
-    ) -> RepoResult<()> {
-        let mut query = QueryBuilder::new("UPDATE conversations c SET status = ");
-        query.push_bind(status.as_str());
-        query.push(", closed_at = CASE WHEN c.status = 'Closed' AND ");
-        query
-            .push_bind(status.as_str())
-            .push(" = 'Closed' THEN c.closed_at WHEN ");
-        query
-            .push_bind(status.as_str())
-            .push(" = 'Closed' THEN ")
-            .push_bind(at)
-            .push("::timestamptz ELSE NULL END");
-        query
-            .push(" WHERE c.property_id = ")
-            .push_bind(viewer.property_id());
-        push_scope(&mut query, viewer);
-        query.push(" AND c.code = ").push_bind(code.to_owned());
-        let done = query
-            .build()
-            .execute(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            return Err(DomainError::ConversationNotFound.into());
-        }
-        Ok(())
+    ) -> RepoResult<Vec<ConversationEvent>> {
+        let scope = Scope::of(viewer);
+        let property_id = viewer.property_id();
+        let mut tx = self.begin().await?;
+        let conversation = sqlx::query!(
+            "SELECT c.id, c.status FROM conversations c
+              WHERE c.property_id = $1 AND c.code = $2
+                AND ($3::bigint IS NULL OR c.stay_id = $3)
+                AND ($4::text IS NULL OR c.guest_identifier = $4)
+                AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))
+                FOR UPDATE",
+            property_id,
+            code,
+            scope.stay_id,
+            scope.guest_identifier,
+            scope.outlet_ids.as_deref(),
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or(DomainError::ConversationNotFound)?;
+        let current = ConversationStatus::parse(&conversation.status)
+            .ok_or_else(|| RepositoryError::unexpected("a conversation has an unknown status"))?;
+        let Some(change) = current.change_to(status, viewer.side(), at)? else {
+            return Ok(Vec::new());
+        };
+        sqlx::query!(
+            "UPDATE conversations SET status = $3, closed_at = $4 WHERE property_id = $1 AND id = $2",
+            property_id,
+            conversation.id,
+            change.status.as_str(),
+            change.closed_at,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(vec![change.event(code)])
     }
 }
 
-/// A conversation and its first message in one statement: both rows or neither. The outlet,
-/// order and property labels come from the caller, so no other table is read.
-const INSERT_CONVERSATION: &str = "
-    WITH c AS (
-        INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id, guest_identifier,
-               session_id, subject, conversation_type, room_number, guest_first_name, guest_last_name,
-               guest_language_code, order_form_details, last_seq, created_at, last_message_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)
-        RETURNING *
-    ), m AS (
-        INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content, first_name,
-               last_name, service_center_name, language_code, created_at, stay_id, guest_identifier)
-        SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15, c.stay_id, c.guest_identifier FROM c
-        RETURNING id, conversation_id
-    )
-    SELECT c.id, c.property_id, c.code, c.subject, $23::text AS outlet_code, $24::text AS outlet_name,
-           $25::text AS order_code, $26::text AS property_code, c.room_number, c.guest_first_name,
-           c.guest_last_name, c.guest_language_code, c.status, c.conversation_type, c.order_form_details,
-           c.created_at, c.last_message_at, 0::bigint AS unread_count, m.id AS m_id
-      FROM c JOIN m ON m.conversation_id = c.id";
-
-/// Inserts a conversation and its first message in one statement: both rows or neither.
+/// Inserts a conversation and its first message in one statement: both rows or neither. The
+/// outlet, order and property labels come from the caller, so no other table is read.
 async fn insert_conversation(
     conn: &mut PgConnection,
     new: &NewConversation,
 ) -> RepoResult<Conversation> {
     let (stay_id, guest_identifier) = match &new.owner {
         GuestOwner::Stay(stay_id) => (Some(*stay_id), None),
-        GuestOwner::Visitor(identifier) => (None, Some(identifier.as_str().to_owned())),
+        GuestOwner::Visitor(identifier) => (None, Some(identifier.as_str())),
     };
     let message = &new.first_message;
-    let row = sqlx::query(INSERT_CONVERSATION)
-        .bind(new.property_id)
-        .bind(&new.code)
-        .bind(new.outlet_id)
-        .bind(new.order_id)
-        .bind(stay_id)
-        .bind(&guest_identifier)
-        .bind(new.session_id)
-        .bind(&new.subject)
-        .bind(new.conversation_type.as_str())
-        .bind(&new.guest.room_number)
-        .bind(&new.guest.first_name)
-        .bind(&new.guest.last_name)
-        .bind(&new.guest.language_code)
-        .bind(&new.order_form_details)
-        .bind(message.created_at)
-        .bind(&message.code)
-        .bind(message.message_type.as_str())
-        .bind(&message.content)
-        .bind(&message.first_name)
-        .bind(&message.last_name)
-        .bind(&message.service_center_name)
-        .bind(&message.language_code)
-        .bind(&new.labels.outlet_code)
-        .bind(&new.labels.outlet_name)
-        .bind(&new.labels.order_code)
-        .bind(&new.labels.property_code)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let conversation = ConversationRow::from_row(&row).map_err(db_error)?;
-    let message_id: i64 = row.try_get("m_id").map_err(db_error)?;
-    let first = stored_message(message.clone(), message_id, conversation.id, 1);
+    let row = sqlx::query!(
+        r#"WITH c AS (
+               INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id,
+                      guest_identifier, session_id, subject, conversation_type, room_number,
+                      guest_first_name, guest_last_name, guest_language_code, order_form_details,
+                      status, last_seq, created_at, last_message_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $27, 1, $15, $15)
+               RETURNING *
+           ), m AS (
+               INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content,
+                      first_name, last_name, service_center_name, language_code, created_at,
+                      stay_id, guest_identifier)
+               SELECT c.property_id, c.id, 1, $16, $17, $18, $19, $20, $21, $22, $15, c.stay_id,
+                      c.guest_identifier FROM c
+               RETURNING id, conversation_id
+           )
+           SELECT c.id, c.property_id, c.code, c.subject, $23::text AS "outlet_code!",
+                  $24::text AS "outlet_name!", $25::text AS order_code,
+                  $26::text AS "property_code!", c.room_number, c.guest_first_name,
+                  c.guest_last_name, c.guest_language_code, c.status, c.conversation_type,
+                  c.order_form_details, c.created_at, c.last_message_at, m.id AS m_id
+             FROM c JOIN m ON m.conversation_id = c.id"#,
+        new.property_id,
+        new.code,
+        new.outlet_id,
+        new.order_id,
+        stay_id,
+        guest_identifier,
+        new.session_id,
+        new.subject,
+        new.conversation_type.as_str(),
+        new.guest.room_number,
+        new.guest.first_name,
+        new.guest.last_name,
+        new.guest.language_code,
+        new.order_form_details,
+        message.created_at,
+        message.code,
+        message.message_type.as_str(),
+        message.content,
+        message.first_name,
+        message.last_name,
+        message.service_center_name,
+        message.language_code,
+        new.labels.outlet_code,
+        new.labels.outlet_name,
+        new.labels.order_code,
+        new.labels.property_code,
+        ConversationStatus::initial().as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let conversation = ConversationRow {
+        id: row.id,
+        property_id: row.property_id,
+        code: row.code,
+        subject: row.subject,
+        outlet_code: row.outlet_code,
+        outlet_name: row.outlet_name,
+        order_code: row.order_code,
+        property_code: row.property_code,
+        room_number: row.room_number,
+        guest_first_name: row.guest_first_name,
+        guest_last_name: row.guest_last_name,
+        guest_language_code: row.guest_language_code,
+        status: row.status,
+        conversation_type: row.conversation_type,
+        order_form_details: row.order_form_details,
+        created_at: row.created_at,
+        last_message_at: row.last_message_at,
+        unread_count: 0,
+    };
+    let first = stored_message(message.clone(), row.m_id, conversation.id, 1);
     conversation.into_conversation(vec![first])
 }
 
@@ -577,71 +737,97 @@ fn stored_message(message: NewMessage, id: i64, conversation_id: i64, seq: i32) 
     }
 }
 
-/// Appends a message in one statement. The UPDATE takes the conversation's row lock, so
-/// concurrent replies get consecutive sequence numbers.
+/// The statuses in which a conversation takes messages, as the domain says.
+fn accepting_statuses() -> Vec<String> {
+    ConversationStatus::ALL
+        .into_iter()
+        .filter(|status| status.accepts_messages())
+        .map(|status| status.as_str().to_owned())
+        .collect()
+}
+
+/// Appends a message in one statement if the conversation's status accepts messages. The
+/// UPDATE takes the conversation's row lock, so concurrent replies get consecutive sequence
+/// numbers.
 async fn insert_message(
     conn: &mut PgConnection,
     viewer: &Viewer,
     code: &str,
     message: NewMessage,
 ) -> RepoResult<Message> {
-    let mut query = QueryBuilder::new(
+    let scope = Scope::of(viewer);
+    let inserted = sqlx::query!(
         "WITH c AS (
-             UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = ",
-    );
-    query.push_bind(message.created_at);
-    query
-        .push(" WHERE c.status = 'Open' AND c.property_id = ")
-        .push_bind(viewer.property_id());
-    push_scope(&mut query, viewer);
-    query.push(" AND c.code = ").push_bind(code.to_owned());
-    query.push(
-        " RETURNING c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier
+             UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = $6
+              WHERE c.property_id = $1 AND c.code = $2
+                AND ($3::bigint IS NULL OR c.stay_id = $3)
+                AND ($4::text IS NULL OR c.guest_identifier = $4)
+                AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))
+                AND c.status = ANY($7)
+             RETURNING c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier
          )
-         INSERT INTO messages (property_id, conversation_id, seq, stay_id, guest_identifier, code, message_type,
-                               content, first_name, last_name, service_center_name, language_code, created_at)
-         SELECT c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier, ",
-    );
-    let mut values = query.separated(", ");
-    values.push_bind(message.code.clone());
-    values.push_bind(message.message_type.as_str());
-    values.push_bind(message.content.clone());
-    values.push_bind(message.first_name.clone());
-    values.push_bind(message.last_name.clone());
-    values.push_bind(message.service_center_name.clone());
-    values.push_bind(message.language_code.clone());
-    values.push_bind(message.created_at);
-    query.push(" FROM c RETURNING id, conversation_id, seq");
-    let inserted: Option<(i64, i64, i32)> = query
-        .build_query_as()
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let Some((id, conversation_id, seq)) = inserted else {
+         INSERT INTO messages (property_id, conversation_id, seq, stay_id, guest_identifier, code,
+                               message_type, content, first_name, last_name, service_center_name,
+                               language_code, created_at)
+         SELECT c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier, $8, $9, $10, $11,
+                $12, $13, $14, $6
+           FROM c
+         RETURNING id, conversation_id, seq",
+        viewer.property_id(),
+        code,
+        scope.stay_id,
+        scope.guest_identifier,
+        scope.outlet_ids.as_deref(),
+        message.created_at,
+        &accepting_statuses(),
+        message.code,
+        message.message_type.as_str(),
+        message.content,
+        message.first_name,
+        message.last_name,
+        message.service_center_name,
+        message.language_code,
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let Some(inserted) = inserted else {
         // Nothing was written: tell a closed conversation from one the viewer cannot see. The
         // update found it not open; if it is open again by now, a close and a reopen raced
         // this reply, which then came while it was closed: `ConversationClosed` all the same.
-        conversation_status(&mut *conn, viewer, code).await?;
+        conversation_exists(&mut *conn, &scope, viewer.property_id(), code).await?;
         return Err(DomainError::ConversationClosed.into());
     };
-    Ok(stored_message(message, id, conversation_id, seq))
+    Ok(stored_message(
+        message,
+        inserted.id,
+        inserted.conversation_id,
+        inserted.seq,
+    ))
 }
 
-/// The id and status of a conversation the viewer may see, or `ConversationNotFound`.
-async fn conversation_status<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    viewer: &Viewer,
+/// `Ok` when the viewer may see the conversation, else `ConversationNotFound`.
+async fn conversation_exists(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    property_id: i64,
     code: &str,
-) -> RepoResult<(i64, String)> {
-    let mut query =
-        QueryBuilder::new("SELECT c.id, c.status FROM conversations c WHERE c.property_id = ");
-    query.push_bind(viewer.property_id());
-    push_scope(&mut query, viewer);
-    query.push(" AND c.code = ").push_bind(code.to_owned());
-    query
-        .build_query_as::<(i64, String)>()
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| DomainError::ConversationNotFound.into())
+) -> RepoResult<()> {
+    sqlx::query_scalar!(
+        "SELECT c.id FROM conversations c
+          WHERE c.property_id = $1 AND c.code = $2
+            AND ($3::bigint IS NULL OR c.stay_id = $3)
+            AND ($4::text IS NULL OR c.guest_identifier = $4)
+            AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))",
+        property_id,
+        code,
+        scope.stay_id,
+        scope.guest_identifier,
+        scope.outlet_ids.as_deref(),
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .ok_or(DomainError::ConversationNotFound)?;
+    Ok(())
 }

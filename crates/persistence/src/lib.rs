@@ -1,8 +1,11 @@
 //! PostgreSQL adapters for Bellhop's repository ports, built on sqlx.
 //!
-//! One [`PgStore`] over a connection pool implements every port. Queries are plain SQL
-//! (no compile-time macros, so builds never need a database); every query is scoped by
-//! `property_id`. Multi-row writes are single statements (CTEs) or one transaction.
+//! One [`PgStore`] over a connection pool implements every port. Static queries go through
+//! `sqlx::query!` and friends, checked at compile time against the committed `.sqlx/` data
+//! (builds need no database; `.ci/sqlx` proves the data matches the migrations); the lists
+//! whose filters depend on the viewer are `QueryBuilder`s, each with a test. Every query is
+//! scoped by `property_id`. Multi-row writes are single statements (CTEs) or one transaction.
+//! A violated named constraint becomes its domain error ([`db_error`]).
 
 mod cache;
 mod conversations;

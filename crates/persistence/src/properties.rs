@@ -16,7 +16,6 @@ use tracing::instrument;
 
 use crate::{db_error, PgStore};
 
-#[derive(sqlx::FromRow)]
 struct PropertyRow {
     id: i64,
     code: String,
@@ -46,10 +45,6 @@ impl TryFrom<PropertyRow> for Property {
     }
 }
 
-const PROPERTY_COLUMNS: &str =
-    "id, code, name, brand_code, group_code, time_zone, default_language";
-
-#[derive(sqlx::FromRow)]
 struct OutletRow {
     id: i64,
     property_id: i64,
@@ -118,12 +113,15 @@ impl TryFrom<OutletRow> for Outlet {
 impl PropertyRepository for PgStore {
     #[instrument(skip(self))]
     async fn find_property_by_code(&self, code: &str) -> RepoResult<Option<Property>> {
-        let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE code = $1");
-        let row: Option<PropertyRow> = sqlx::query_as(&sql)
-            .bind(code)
-            .fetch_optional(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query_as!(
+            PropertyRow,
+            "SELECT id, code, name, brand_code, group_code, time_zone, default_language
+               FROM properties WHERE code = $1",
+            code,
+        )
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         row.map(Property::try_from).transpose()
     }
 
@@ -133,12 +131,15 @@ impl PropertyRepository for PgStore {
             return Ok(Some(property));
         }
         let version = self.cache.version(id);
-        let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
-        let row: Option<PropertyRow> = sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_optional(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query_as!(
+            PropertyRow,
+            "SELECT id, code, name, brand_code, group_code, time_zone, default_language
+               FROM properties WHERE id = $1",
+            id,
+        )
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         let property = row.map(Property::try_from).transpose()?;
         if let (Some(version), Some(property)) = (version, &property) {
             self.cache.put_property(version, property.clone());
@@ -148,10 +149,10 @@ impl PropertyRepository for PgStore {
 
     #[instrument(skip(self))]
     async fn interface_token_hashes(&self, property_id: PropertyId) -> RepoResult<Vec<SecretHash>> {
-        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+        let rows = sqlx::query_scalar!(
             "SELECT token_hash FROM interface_tokens WHERE property_id = $1 AND enabled",
+            property_id,
         )
-        .bind(property_id)
         .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -168,21 +169,17 @@ impl PropertyRepository for PgStore {
         &self,
         code: &str,
     ) -> RepoResult<Option<(Property, Vec<SecretHash>)>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            property: PropertyRow,
-            hashes: Vec<Vec<u8>>,
-        }
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT p.id, p.code, p.name, p.brand_code, p.group_code, p.time_zone, p.default_language,
-                    coalesce(array_agg(t.token_hash) FILTER (WHERE t.token_hash IS NOT NULL), '{}') AS hashes
-               FROM properties p
-               LEFT JOIN interface_tokens t ON t.property_id = p.id AND t.enabled
-              WHERE p.code = $1
-              GROUP BY p.id",
+        let row = sqlx::query!(
+            r#"SELECT p.id, p.code, p.name, p.brand_code, p.group_code, p.time_zone,
+                      p.default_language,
+                      coalesce(array_agg(t.token_hash) FILTER (WHERE t.token_hash IS NOT NULL), '{}')
+                        AS "hashes!"
+                 FROM properties p
+                 LEFT JOIN interface_tokens t ON t.property_id = p.id AND t.enabled
+                WHERE p.code = $1
+                GROUP BY p.id"#,
+            code,
         )
-        .bind(code)
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -192,7 +189,16 @@ impl PropertyRepository for PgStore {
                 .iter()
                 .filter_map(|hash| SecretHash::try_from(hash.as_slice()).ok())
                 .collect();
-            Property::try_from(row.property).map(|property| (property, hashes))
+            let property = PropertyRow {
+                id: row.id,
+                code: row.code,
+                name: row.name,
+                brand_code: row.brand_code,
+                group_code: row.group_code,
+                time_zone: row.time_zone,
+                default_language: row.default_language,
+            };
+            Property::try_from(property).map(|property| (property, hashes))
         })
         .transpose()
     }
@@ -203,19 +209,20 @@ impl PropertyRepository for PgStore {
             return Ok(outlets);
         }
         let version = self.cache.version(property_id);
-        let rows: Vec<OutletRow> = sqlx::query_as(
-            "SELECT o.id, o.property_id, o.code, o.name, o.description, o.display_order, o.active,
-                    o.allow_guest_messages, o.allow_non_verified_guests, o.service_center_name,
-                    coalesce(array_agg(h.day ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS days,
-                    coalesce(array_agg(h.opens ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS opens,
-                    coalesce(array_agg(h.closes ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS closes
-               FROM outlets o
-               LEFT JOIN outlet_opening_hours h ON h.property_id = o.property_id AND h.outlet_id = o.id
-              WHERE o.property_id = $1
-              GROUP BY o.property_id, o.id
-              ORDER BY o.display_order, o.code",
+        let rows = sqlx::query_as!(
+            OutletRow,
+            r#"SELECT o.id, o.property_id, o.code, o.name, o.description, o.display_order, o.active,
+                      o.allow_guest_messages, o.allow_non_verified_guests, o.service_center_name,
+                      coalesce(array_agg(h.day ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "days!",
+                      coalesce(array_agg(h.opens ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "opens!",
+                      coalesce(array_agg(h.closes ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "closes!"
+                 FROM outlets o
+                 LEFT JOIN outlet_opening_hours h ON h.property_id = o.property_id AND h.outlet_id = o.id
+                WHERE o.property_id = $1
+                GROUP BY o.property_id, o.id
+                ORDER BY o.display_order, o.code"#,
+            property_id,
         )
-        .bind(property_id)
         .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;

@@ -1,4 +1,5 @@
-//! Loading reference data: upserts by code, all in one transaction.
+//! Loading reference data: upserts by code, all in one transaction, one small function per
+//! entity.
 //!
 //! Rows whose values do not change are not touched (`WHERE ... IS DISTINCT FROM`), so loading
 //! the same file twice changes nothing.
@@ -6,7 +7,10 @@
 use async_trait::async_trait;
 use bellhop_domain::{
     ports::{ReferenceDataRepository, RepoResult},
-    reference::{LoadSummary, PropertyData, ReferenceData},
+    reference::{
+        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
+        ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
+    },
     DomainError,
 };
 use sqlx::{Postgres, Transaction};
@@ -32,253 +36,298 @@ impl ReferenceDataRepository for PgStore {
 
 async fn load_property(
     tx: &mut Tx,
-    index: usize,
+    property_index: usize,
     data: &PropertyData,
     summary: &mut LoadSummary,
 ) -> RepoResult<()> {
-    let property_id: i64 = sqlx::query_scalar(
-        "WITH up AS (
-             INSERT INTO properties (code, name, brand_code, group_code, time_zone, default_language)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (code) DO UPDATE
-                SET name = EXCLUDED.name, brand_code = EXCLUDED.brand_code, group_code = EXCLUDED.group_code,
-                    time_zone = EXCLUDED.time_zone, default_language = EXCLUDED.default_language, updated_at = now()
-              WHERE (properties.name, properties.brand_code, properties.group_code, properties.time_zone,
-                     properties.default_language)
-                    IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.brand_code, EXCLUDED.group_code,
-                                      EXCLUDED.time_zone, EXCLUDED.default_language)
-             RETURNING id)
-         SELECT id FROM up UNION ALL SELECT id FROM properties WHERE code = $1 LIMIT 1",
-    )
-    .bind(&data.code)
-    .bind(&data.name)
-    .bind(&data.brand_code)
-    .bind(&data.group_code)
-    .bind(data.time_zone.name())
-    .bind(&data.default_language)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)?;
+    let property_id = upsert_property(tx, data).await?;
     summary.properties += 1;
-
     for token in &data.interface_tokens {
-        sqlx::query(
-            "INSERT INTO interface_tokens (property_id, token_hash, label, enabled) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (property_id, token_hash) DO UPDATE SET label = EXCLUDED.label, enabled = EXCLUDED.enabled
-              WHERE (interface_tokens.label, interface_tokens.enabled) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.enabled)",
-        )
-        .bind(property_id)
-        .bind(token.token_hash.as_slice())
-        .bind(&token.label)
-        .bind(token.enabled)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        upsert_interface_token(tx, property_id, token).await?;
         summary.interface_tokens += 1;
     }
-
     for outlet in &data.outlets {
-        let outlet_id: i64 = sqlx::query_scalar(
-            "WITH up AS (
-                 INSERT INTO outlets (property_id, code, name, description, display_order, active,
-                                      allow_guest_messages, allow_non_verified_guests, service_center_name)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (property_id, code) DO UPDATE
-                    SET name = EXCLUDED.name, description = EXCLUDED.description,
-                        display_order = EXCLUDED.display_order, active = EXCLUDED.active,
-                        allow_guest_messages = EXCLUDED.allow_guest_messages,
-                        allow_non_verified_guests = EXCLUDED.allow_non_verified_guests,
-                        service_center_name = EXCLUDED.service_center_name, updated_at = now()
-                  WHERE (outlets.name, outlets.description, outlets.display_order, outlets.active,
-                         outlets.allow_guest_messages, outlets.allow_non_verified_guests, outlets.service_center_name)
-                        IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.display_order, EXCLUDED.active,
-                         EXCLUDED.allow_guest_messages, EXCLUDED.allow_non_verified_guests, EXCLUDED.service_center_name)
-                 RETURNING id)
-             SELECT id FROM up UNION ALL SELECT id FROM outlets WHERE property_id = $1 AND code = $2 LIMIT 1",
-        )
-        .bind(property_id)
-        .bind(&outlet.code)
-        .bind(&outlet.name)
-        .bind(&outlet.description)
-        .bind(outlet.display_order)
-        .bind(outlet.active)
-        .bind(outlet.allow_guest_messages)
-        .bind(outlet.allow_non_verified_guests)
-        .bind(&outlet.service_center_name)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_error)?;
-
-        let days: Vec<i16> = outlet
-            .opening_hours
-            .iter()
-            .map(|h| iso_from_weekday(h.day))
-            .collect();
-        let opens: Vec<_> = outlet.opening_hours.iter().map(|h| h.opens).collect();
-        let closes: Vec<_> = outlet.opening_hours.iter().map(|h| h.closes).collect();
-        sqlx::query(
-            "DELETE FROM outlet_opening_hours h
-              WHERE h.property_id = $1 AND h.outlet_id = $2
-                AND (h.day, h.opens, h.closes) NOT IN (SELECT * FROM unnest($3::smallint[], $4::time[], $5::time[]))",
-        )
-        .bind(property_id)
-        .bind(outlet_id)
-        .bind(&days)
-        .bind(&opens)
-        .bind(&closes)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query(
-            "INSERT INTO outlet_opening_hours (property_id, outlet_id, day, opens, closes)
-             SELECT $1, $2, d, o, c FROM unnest($3::smallint[], $4::time[], $5::time[]) AS t(d, o, c)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(property_id)
-        .bind(outlet_id)
-        .bind(&days)
-        .bind(&opens)
-        .bind(&closes)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        upsert_outlet(tx, property_id, outlet).await?;
         summary.outlets += 1;
     }
-
     for stay in &data.stays {
-        sqlx::query(
-            "INSERT INTO guest_stays (property_id, code, room_number, first_name, last_name, language_code,
-                                      check_in, check_out)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (property_id, code) DO UPDATE
-                SET room_number = EXCLUDED.room_number, first_name = EXCLUDED.first_name,
-                    last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code,
-                    check_in = EXCLUDED.check_in, check_out = EXCLUDED.check_out
-              WHERE (guest_stays.room_number, guest_stays.first_name, guest_stays.last_name,
-                     guest_stays.language_code, guest_stays.check_in, guest_stays.check_out)
-                    IS DISTINCT FROM (EXCLUDED.room_number, EXCLUDED.first_name, EXCLUDED.last_name,
-                     EXCLUDED.language_code, EXCLUDED.check_in, EXCLUDED.check_out)",
-        )
-        .bind(property_id)
-        .bind(&stay.code)
-        .bind(&stay.room_number)
-        .bind(&stay.first_name)
-        .bind(&stay.last_name)
-        .bind(&stay.language_code)
-        .bind(stay.check_in)
-        .bind(stay.check_out)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        upsert_stay(tx, property_id, stay).await?;
         summary.stays += 1;
     }
-
-    for (order_index, order) in data.orders.iter().enumerate() {
-        let written = sqlx::query(
-            "INSERT INTO orders (property_id, code, outlet_id, stay_id)
-             SELECT $1, $2, o.id, s.id
-               FROM outlets o, guest_stays s
-              WHERE o.property_id = $1 AND o.code = $3 AND s.property_id = $1 AND s.code = $4
-             ON CONFLICT (property_id, code) DO UPDATE
-                SET outlet_id = EXCLUDED.outlet_id, stay_id = EXCLUDED.stay_id
-              WHERE (orders.outlet_id, orders.stay_id) IS DISTINCT FROM (EXCLUDED.outlet_id, EXCLUDED.stay_id)
-             RETURNING 1",
-        )
-        .bind(property_id)
-        .bind(&order.code)
-        .bind(&order.outlet_code)
-        .bind(&order.stay_code)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        if written.is_none() {
-            let exists: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM orders r JOIN outlets o ON o.property_id = r.property_id AND o.id = r.outlet_id
-                   JOIN guest_stays s ON s.property_id = r.property_id AND s.id = r.stay_id
-                  WHERE r.property_id = $1 AND r.code = $2 AND o.code = $3 AND s.code = $4",
+    let rejected = |entity, index, field| {
+        DomainError::ReferenceRejected(RejectedEntry {
+            property: property_index,
+            entity,
+            index,
+            field,
+        })
+    };
+    for (index, order) in data.orders.iter().enumerate() {
+        if !upsert_order(tx, property_id, order).await? {
+            return Err(rejected(
+                ReferenceEntity::Order,
+                index,
+                ReferenceField::OutletOrStayCode,
             )
-            .bind(property_id)
-            .bind(&order.code)
-            .bind(&order.outlet_code)
-            .bind(&order.stay_code)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_error)?;
-            if exists.is_none() {
-                return Err(DomainError::invalid_request(format!(
-                    "properties[{index}].orders[{order_index}] ({}): outletCode \"{}\" or stayCode \"{}\" is not in property {}.",
-                    order.code, order.outlet_code, order.stay_code, data.code
-                ))
-                .into());
-            }
+            .into());
         }
         summary.orders += 1;
     }
-
-    for (key_index, key) in data.staff_keys.iter().enumerate() {
-        let key_id: Option<i64> = sqlx::query_scalar(
-            "WITH up AS (
-                 INSERT INTO staff_keys (property_id, key_hash, display_name, all_outlets, enabled)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (key_hash) DO UPDATE
-                    SET display_name = EXCLUDED.display_name, all_outlets = EXCLUDED.all_outlets,
-                        enabled = EXCLUDED.enabled
-                  WHERE staff_keys.property_id = EXCLUDED.property_id
-                    AND (staff_keys.display_name, staff_keys.all_outlets, staff_keys.enabled)
-                        IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.all_outlets, EXCLUDED.enabled)
-                 RETURNING id)
-             SELECT id FROM up UNION ALL SELECT id FROM staff_keys WHERE property_id = $1 AND key_hash = $2 LIMIT 1",
-        )
-        .bind(property_id)
-        .bind(key.key_hash.as_slice())
-        .bind(&key.display_name)
-        .bind(key.outlet_codes.is_none())
-        .bind(key.enabled)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        let Some(key_id) = key_id else {
-            return Err(DomainError::invalid_request(format!(
-                "properties[{index}].staffKeys[{key_index}] ({}): this key is already used by another property.",
-                key.display_name
-            ))
-            .into());
-        };
-        let codes = key.outlet_codes.clone().unwrap_or_default();
-        let outlet_ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM outlets WHERE property_id = $1 AND code = ANY($2)")
-                .bind(property_id)
-                .bind(&codes)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db_error)?;
-        if outlet_ids.len() != codes.len() {
-            return Err(DomainError::invalid_request(format!(
-                "properties[{index}].staffKeys[{key_index}] ({}): outlets names an outlet that is not in property {}.",
-                key.display_name, data.code
-            ))
-            .into());
-        }
-        sqlx::query(
-            "DELETE FROM staff_key_outlets WHERE property_id = $1 AND staff_key_id = $2 AND NOT (outlet_id = ANY($3))",
-        )
-        .bind(property_id)
-        .bind(key_id)
-        .bind(&outlet_ids)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query(
-            "INSERT INTO staff_key_outlets (property_id, staff_key_id, outlet_id)
-             SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(property_id)
-        .bind(key_id)
-        .bind(&outlet_ids)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    for (index, key) in data.staff_keys.iter().enumerate() {
+        upsert_staff_key(tx, property_id, key)
+            .await?
+            .map_err(|field| rejected(ReferenceEntity::StaffKey, index, field))?;
         summary.staff_keys += 1;
     }
     Ok(())
+}
+
+/// The property by code, inserted or updated; its id.
+async fn upsert_property(tx: &mut Tx, data: &PropertyData) -> RepoResult<i64> {
+    sqlx::query_scalar!(
+        r#"WITH up AS (
+               INSERT INTO properties (code, name, brand_code, group_code, time_zone, default_language)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (code) DO UPDATE
+                  SET name = EXCLUDED.name, brand_code = EXCLUDED.brand_code, group_code = EXCLUDED.group_code,
+                      time_zone = EXCLUDED.time_zone, default_language = EXCLUDED.default_language, updated_at = now()
+                WHERE (properties.name, properties.brand_code, properties.group_code, properties.time_zone,
+                       properties.default_language)
+                      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.brand_code, EXCLUDED.group_code,
+                                        EXCLUDED.time_zone, EXCLUDED.default_language)
+               RETURNING id)
+           SELECT id AS "id!" FROM up UNION ALL SELECT id FROM properties WHERE code = $1 LIMIT 1"#,
+        data.code,
+        data.name,
+        data.brand_code,
+        data.group_code,
+        data.time_zone.name(),
+        data.default_language,
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)
+}
+
+/// An interface token by hash, inserted or updated.
+async fn upsert_interface_token(
+    tx: &mut Tx,
+    property_id: i64,
+    token: &InterfaceTokenData,
+) -> RepoResult<()> {
+    sqlx::query!(
+        "INSERT INTO interface_tokens (property_id, token_hash, label, enabled) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (property_id, token_hash) DO UPDATE SET label = EXCLUDED.label, enabled = EXCLUDED.enabled
+          WHERE (interface_tokens.label, interface_tokens.enabled) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.enabled)",
+        property_id,
+        token.token_hash.as_slice(),
+        token.label,
+        token.enabled,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// An outlet by code, inserted or updated, with exactly the given opening hours.
+async fn upsert_outlet(tx: &mut Tx, property_id: i64, outlet: &OutletData) -> RepoResult<()> {
+    let outlet_id = sqlx::query_scalar!(
+        r#"WITH up AS (
+               INSERT INTO outlets (property_id, code, name, description, display_order, active,
+                                    allow_guest_messages, allow_non_verified_guests, service_center_name)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (property_id, code) DO UPDATE
+                  SET name = EXCLUDED.name, description = EXCLUDED.description,
+                      display_order = EXCLUDED.display_order, active = EXCLUDED.active,
+                      allow_guest_messages = EXCLUDED.allow_guest_messages,
+                      allow_non_verified_guests = EXCLUDED.allow_non_verified_guests,
+                      service_center_name = EXCLUDED.service_center_name, updated_at = now()
+                WHERE (outlets.name, outlets.description, outlets.display_order, outlets.active,
+                       outlets.allow_guest_messages, outlets.allow_non_verified_guests, outlets.service_center_name)
+                      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.display_order, EXCLUDED.active,
+                       EXCLUDED.allow_guest_messages, EXCLUDED.allow_non_verified_guests, EXCLUDED.service_center_name)
+               RETURNING id)
+           SELECT id AS "id!" FROM up UNION ALL SELECT id FROM outlets WHERE property_id = $1 AND code = $2 LIMIT 1"#,
+        property_id,
+        outlet.code,
+        outlet.name,
+        outlet.description,
+        outlet.display_order,
+        outlet.active,
+        outlet.allow_guest_messages,
+        outlet.allow_non_verified_guests,
+        outlet.service_center_name,
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+
+    let days: Vec<i16> = outlet
+        .opening_hours
+        .iter()
+        .map(|h| iso_from_weekday(h.day))
+        .collect();
+    let opens: Vec<_> = outlet.opening_hours.iter().map(|h| h.opens).collect();
+    let closes: Vec<_> = outlet.opening_hours.iter().map(|h| h.closes).collect();
+    sqlx::query!(
+        "DELETE FROM outlet_opening_hours h
+          WHERE h.property_id = $1 AND h.outlet_id = $2
+            AND (h.day, h.opens, h.closes) NOT IN (SELECT * FROM unnest($3::smallint[], $4::time[], $5::time[]))",
+        property_id,
+        outlet_id,
+        &days,
+        &opens,
+        &closes,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query!(
+        "INSERT INTO outlet_opening_hours (property_id, outlet_id, day, opens, closes)
+         SELECT $1, $2, d, o, c FROM unnest($3::smallint[], $4::time[], $5::time[]) AS t(d, o, c)
+         ON CONFLICT DO NOTHING",
+        property_id,
+        outlet_id,
+        &days,
+        &opens,
+        &closes,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// A stay by code, inserted or updated.
+async fn upsert_stay(tx: &mut Tx, property_id: i64, stay: &StayData) -> RepoResult<()> {
+    sqlx::query!(
+        "INSERT INTO guest_stays (property_id, code, room_number, first_name, last_name, language_code,
+                                  check_in, check_out)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (property_id, code) DO UPDATE
+            SET room_number = EXCLUDED.room_number, first_name = EXCLUDED.first_name,
+                last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code,
+                check_in = EXCLUDED.check_in, check_out = EXCLUDED.check_out
+          WHERE (guest_stays.room_number, guest_stays.first_name, guest_stays.last_name,
+                 guest_stays.language_code, guest_stays.check_in, guest_stays.check_out)
+                IS DISTINCT FROM (EXCLUDED.room_number, EXCLUDED.first_name, EXCLUDED.last_name,
+                 EXCLUDED.language_code, EXCLUDED.check_in, EXCLUDED.check_out)",
+        property_id,
+        stay.code,
+        stay.room_number,
+        stay.first_name,
+        stay.last_name,
+        stay.language_code,
+        stay.check_in,
+        stay.check_out,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// An order by code, inserted or updated; `false` when its outlet or stay is not in the
+/// property.
+async fn upsert_order(tx: &mut Tx, property_id: i64, order: &OrderData) -> RepoResult<bool> {
+    let written = sqlx::query_scalar!(
+        "INSERT INTO orders (property_id, code, outlet_id, stay_id)
+         SELECT $1, $2, o.id, s.id
+           FROM outlets o, guest_stays s
+          WHERE o.property_id = $1 AND o.code = $3 AND s.property_id = $1 AND s.code = $4
+         ON CONFLICT (property_id, code) DO UPDATE
+            SET outlet_id = EXCLUDED.outlet_id, stay_id = EXCLUDED.stay_id
+          WHERE (orders.outlet_id, orders.stay_id) IS DISTINCT FROM (EXCLUDED.outlet_id, EXCLUDED.stay_id)
+         RETURNING 1",
+        property_id,
+        order.code,
+        order.outlet_code,
+        order.stay_code,
+    )
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if written.is_some() {
+        return Ok(true);
+    }
+    // Nothing written: unchanged (fine), or the outlet or stay does not resolve.
+    let unchanged = sqlx::query_scalar!(
+        "SELECT 1 FROM orders r JOIN outlets o ON o.property_id = r.property_id AND o.id = r.outlet_id
+           JOIN guest_stays s ON s.property_id = r.property_id AND s.id = r.stay_id
+          WHERE r.property_id = $1 AND r.code = $2 AND o.code = $3 AND s.code = $4",
+        property_id,
+        order.code,
+        order.outlet_code,
+        order.stay_code,
+    )
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(unchanged.is_some())
+}
+
+/// A staff key by hash, inserted or updated, with exactly the given outlets; else the field
+/// that does not resolve.
+async fn upsert_staff_key(
+    tx: &mut Tx,
+    property_id: i64,
+    key: &StaffKeyData,
+) -> RepoResult<Result<(), ReferenceField>> {
+    let key_id = sqlx::query_scalar!(
+        r#"WITH up AS (
+               INSERT INTO staff_keys (property_id, key_hash, display_name, all_outlets, enabled)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (key_hash) DO UPDATE
+                  SET display_name = EXCLUDED.display_name, all_outlets = EXCLUDED.all_outlets,
+                      enabled = EXCLUDED.enabled
+                WHERE staff_keys.property_id = EXCLUDED.property_id
+                  AND (staff_keys.display_name, staff_keys.all_outlets, staff_keys.enabled)
+                      IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.all_outlets, EXCLUDED.enabled)
+               RETURNING id)
+           SELECT id AS "id!" FROM up UNION ALL SELECT id FROM staff_keys WHERE property_id = $1 AND key_hash = $2 LIMIT 1"#,
+        property_id,
+        key.key_hash.as_slice(),
+        key.display_name,
+        key.outlet_codes.is_none(),
+        key.enabled,
+    )
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    let Some(key_id) = key_id else {
+        return Ok(Err(ReferenceField::KeySecret));
+    };
+    let codes = key.outlet_codes.clone().unwrap_or_default();
+    let outlet_ids = sqlx::query_scalar!(
+        "SELECT id FROM outlets WHERE property_id = $1 AND code = ANY($2)",
+        property_id,
+        &codes,
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if outlet_ids.len() != codes.len() {
+        return Ok(Err(ReferenceField::Outlets));
+    }
+    sqlx::query!(
+        "DELETE FROM staff_key_outlets WHERE property_id = $1 AND staff_key_id = $2 AND NOT (outlet_id = ANY($3))",
+        property_id,
+        key_id,
+        &outlet_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query!(
+        "INSERT INTO staff_key_outlets (property_id, staff_key_id, outlet_id)
+         SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
+        property_id,
+        key_id,
+        &outlet_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(Ok(()))
 }

@@ -9,12 +9,12 @@ use bellhop_domain::{
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::{db_error, PgStore};
 
-#[derive(sqlx::FromRow)]
 struct SessionRow {
     id: Uuid,
     property_id: i64,
@@ -89,48 +89,52 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
-const INSERT_SESSION: &str = "
-    WITH s AS (
-        INSERT INTO sessions (property_id, id, kind, stay_id, guest_identifier, language_code,
-                              explicit_language, created_at, last_seen_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-        RETURNING *
-    )
-    SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
-           s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.code AS stay_code, g.room_number, g.first_name, g.last_name,
-           g.language_code AS stay_language_code, g.check_in, g.check_out,
-           coalesce(rv.version, 0) AS reference_version
-      FROM s
-      LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
-      LEFT JOIN reference_versions rv ON rv.property_id = s.property_id";
-
-fn insert_session(
-    session: &NewSession,
-) -> sqlx::query::QueryAs<'_, sqlx::Postgres, SessionRow, sqlx::postgres::PgArguments> {
+/// Stores a new session and reads it back with its stay.
+async fn insert_session(conn: &mut PgConnection, session: &NewSession) -> RepoResult<SessionRow> {
     let (stay_id, identifier) = match &session.identity {
         GuestIdentity::Anonymous => (None, None),
         GuestIdentity::Verified { stay_id } => (Some(*stay_id), None),
         GuestIdentity::Visitor { guest_identifier } => (None, Some(guest_identifier.as_str())),
     };
-    sqlx::query_as(INSERT_SESSION)
-        .bind(session.property_id)
-        .bind(session.id)
-        .bind(session.identity.kind().as_str())
-        .bind(stay_id)
-        .bind(identifier)
-        .bind(&session.language_code)
-        .bind(&session.explicit_language)
-        .bind(session.created_at)
+    sqlx::query_as!(
+        SessionRow,
+        r#"WITH s AS (
+               INSERT INTO sessions (property_id, id, kind, stay_id, guest_identifier, language_code,
+                                     explicit_language, created_at, last_seen_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+               RETURNING *
+           )
+           SELECT s.id AS "id!", s.property_id AS "property_id!", s.kind AS "kind!",
+                  s.stay_id AS "stay_id?", s.guest_identifier AS "guest_identifier?",
+                  s.language_code AS "language_code!", s.explicit_language AS "explicit_language?",
+                  s.created_at AS "created_at!", s.last_seen_at AS "last_seen_at!",
+                  s.ended_at AS "ended_at?", g.code AS "stay_code?", g.room_number AS "room_number?",
+                  g.first_name AS "first_name?", g.last_name AS "last_name?",
+                  g.language_code AS "stay_language_code?", g.check_in AS "check_in?",
+                  g.check_out AS "check_out?", coalesce(rv.version, 0) AS "reference_version!"
+             FROM s
+             LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
+             LEFT JOIN reference_versions rv ON rv.property_id = s.property_id"#,
+        session.property_id,
+        session.id,
+        session.identity.kind().as_str(),
+        stay_id,
+        identifier,
+        session.language_code,
+        session.explicit_language,
+        session.created_at,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)
 }
 
 #[async_trait]
 impl SessionRepository for PgStore {
     #[instrument(skip(self, session), fields(property_id = session.property_id))]
     async fn create_session(&self, session: NewSession) -> RepoResult<Session> {
-        insert_session(&session)
-            .fetch_one(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?
+        insert_session(&mut *self.acquire().await?, &session)
+            .await?
             .try_into()
     }
 
@@ -140,18 +144,21 @@ impl SessionRepository for PgStore {
         property_id: PropertyId,
         id: SessionId,
     ) -> RepoResult<Option<Session>> {
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
-                    s.explicit_language, s.created_at, s.last_seen_at, s.ended_at, g.code AS stay_code, g.room_number, g.first_name, g.last_name,
-           g.language_code AS stay_language_code, g.check_in, g.check_out,
-           coalesce(rv.version, 0) AS reference_version
-               FROM sessions s
-               LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
-               LEFT JOIN reference_versions rv ON rv.property_id = s.property_id
-              WHERE s.property_id = $1 AND s.id = $2",
+        let row = sqlx::query_as!(
+            SessionRow,
+            r#"SELECT s.id, s.property_id, s.kind, s.stay_id, s.guest_identifier, s.language_code,
+                      s.explicit_language, s.created_at, s.last_seen_at, s.ended_at,
+                      g.code AS "stay_code?", g.room_number AS "room_number?",
+                      g.first_name AS "first_name?", g.last_name AS "last_name?",
+                      g.language_code AS "stay_language_code?", g.check_in AS "check_in?",
+                      g.check_out AS "check_out?", coalesce(rv.version, 0) AS "reference_version!"
+                 FROM sessions s
+                 LEFT JOIN guest_stays g ON g.property_id = s.property_id AND g.id = s.stay_id
+                 LEFT JOIN reference_versions rv ON rv.property_id = s.property_id
+                WHERE s.property_id = $1 AND s.id = $2"#,
+            property_id,
+            id,
         )
-        .bind(property_id)
-        .bind(id)
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -168,13 +175,16 @@ impl SessionRepository for PgStore {
         id: SessionId,
         at: DateTime<Utc>,
     ) -> RepoResult<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $3 WHERE property_id = $1 AND id = $2 AND last_seen_at < $3")
-            .bind(property_id)
-            .bind(id)
-            .bind(at)
-            .execute(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+        sqlx::query!(
+            "UPDATE sessions SET last_seen_at = $3
+              WHERE property_id = $1 AND id = $2 AND last_seen_at < $3",
+            property_id,
+            id,
+            at,
+        )
+        .execute(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
@@ -186,22 +196,20 @@ impl SessionRepository for PgStore {
         at: DateTime<Utc>,
     ) -> RepoResult<Session> {
         let mut tx = self.begin().await?;
-        let ended = sqlx::query(
-            "UPDATE sessions SET ended_at = $3 WHERE property_id = $1 AND id = $2 AND ended_at IS NULL",
+        let ended = sqlx::query!(
+            "UPDATE sessions SET ended_at = $3
+              WHERE property_id = $1 AND id = $2 AND ended_at IS NULL",
+            new.property_id,
+            old,
+            at,
         )
-        .bind(new.property_id)
-        .bind(old)
-        .bind(at)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
         if ended.rows_affected() != 1 {
             return Err(DomainError::SessionExpired.into());
         }
-        let row = insert_session(&new)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let row = insert_session(&mut tx, &new).await?;
         tx.commit().await.map_err(db_error)?;
         row.try_into()
     }

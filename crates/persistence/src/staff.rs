@@ -11,22 +11,9 @@ use sqlx::{Postgres, QueryBuilder};
 use tracing::instrument;
 
 use crate::{
-    conversations::{
-        push_scope, unread_column, with_last_messages, ConversationRow, CONVERSATION_COLUMNS,
-        CONVERSATION_JOINS,
-    },
+    conversations::{push_select_conversations, with_last_messages, ConversationRow},
     db_error, PgStore,
 };
-
-#[derive(sqlx::FromRow)]
-struct StaffKeyRow {
-    id: i64,
-    property_id: i64,
-    display_name: String,
-    all_outlets: bool,
-    outlet_ids: Vec<i64>,
-    reference_version: i64,
-}
 
 /// Appends to `query` the staff list's SELECT: the conversations of `scope` matching `filter`,
 /// after `cursor`, most recent activity first, at most `limit` (public so that tests can
@@ -38,13 +25,7 @@ pub fn push_staff_conversations(
     cursor: Option<StaffCursor>,
     limit: i64,
 ) {
-    let viewer = Viewer::Staff(scope.clone());
-    query.push(format!(
-        "SELECT {CONVERSATION_COLUMNS}, {} FROM conversations c {CONVERSATION_JOINS} WHERE c.property_id = ",
-        unread_column(&viewer)
-    ));
-    query.push_bind(scope.property_id);
-    push_scope(query, &viewer);
+    push_select_conversations(query, &Viewer::Staff(scope.clone()));
     if let Some(outlet_code) = &filter.outlet_code {
         query.push(" AND o.code = ").push_bind(outlet_code.clone());
     }
@@ -91,17 +72,17 @@ pub const UNREAD_BY_OUTLET: &str = "
 impl StaffRepository for PgStore {
     #[instrument(skip_all)]
     async fn find_staff_key(&self, key_hash: SecretHash) -> RepoResult<Option<StaffKey>> {
-        let row: Option<StaffKeyRow> = sqlx::query_as(
-            "SELECT k.id, k.property_id, k.display_name, k.all_outlets,
-                    coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS outlet_ids,
-                    coalesce(max(rv.version), 0) AS reference_version
-               FROM staff_keys k
-               LEFT JOIN staff_key_outlets ko ON ko.property_id = k.property_id AND ko.staff_key_id = k.id
-               LEFT JOIN reference_versions rv ON rv.property_id = k.property_id
-              WHERE k.key_hash = $1 AND k.enabled
-              GROUP BY k.property_id, k.id",
+        let row = sqlx::query!(
+            r#"SELECT k.id, k.property_id, k.display_name, k.all_outlets,
+                      coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS "outlet_ids!",
+                      coalesce(max(rv.version), 0) AS "reference_version!"
+                 FROM staff_keys k
+                 LEFT JOIN staff_key_outlets ko ON ko.property_id = k.property_id AND ko.staff_key_id = k.id
+                 LEFT JOIN reference_versions rv ON rv.property_id = k.property_id
+                WHERE k.key_hash = $1 AND k.enabled
+                GROUP BY k.property_id, k.id"#,
+            key_hash.as_slice(),
         )
-        .bind(key_hash.as_slice())
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;

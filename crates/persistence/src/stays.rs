@@ -17,7 +17,6 @@ fn failure_count(failures: i32) -> u32 {
     u32::try_from(failures).unwrap_or(0)
 }
 
-#[derive(sqlx::FromRow)]
 struct StayRow {
     id: i64,
     property_id: i64,
@@ -46,18 +45,6 @@ impl From<StayRow> for GuestStay {
     }
 }
 
-const STAY_COLUMNS: &str =
-    "id, property_id, code, room_number, first_name, last_name, language_code, check_in, check_out";
-
-#[derive(sqlx::FromRow)]
-struct OrderRow {
-    id: i64,
-    property_id: i64,
-    code: String,
-    outlet_id: i64,
-    stay_id: i64,
-}
-
 #[async_trait]
 impl StayRepository for PgStore {
     #[instrument(skip(self, room_number))]
@@ -67,18 +54,20 @@ impl StayRepository for PgStore {
         room_number: &str,
         at: DateTime<Utc>,
     ) -> RepoResult<Vec<GuestStay>> {
-        let sql = format!(
-            "SELECT {STAY_COLUMNS} FROM guest_stays
+        let rows = sqlx::query_as!(
+            StayRow,
+            "SELECT id, property_id, code, room_number, first_name, last_name, language_code,
+                    check_in, check_out
+               FROM guest_stays
               WHERE property_id = $1 AND room_number = $2 AND check_in <= $3 AND check_out > $3
-              ORDER BY check_in DESC, id"
-        );
-        let rows: Vec<StayRow> = sqlx::query_as(&sql)
-            .bind(property_id)
-            .bind(room_number)
-            .bind(at)
-            .fetch_all(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+              ORDER BY check_in DESC, id",
+            property_id,
+            room_number,
+            at,
+        )
+        .fetch_all(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         Ok(rows.into_iter().map(GuestStay::from).collect())
     }
 
@@ -88,34 +77,32 @@ impl StayRepository for PgStore {
         property_id: PropertyId,
         stay_id: StayId,
     ) -> RepoResult<Option<GuestStay>> {
-        let sql =
-            format!("SELECT {STAY_COLUMNS} FROM guest_stays WHERE property_id = $1 AND id = $2");
-        let row: Option<StayRow> = sqlx::query_as(&sql)
-            .bind(property_id)
-            .bind(stay_id)
-            .fetch_optional(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query_as!(
+            StayRow,
+            "SELECT id, property_id, code, room_number, first_name, last_name, language_code,
+                    check_in, check_out
+               FROM guest_stays WHERE property_id = $1 AND id = $2",
+            property_id,
+            stay_id,
+        )
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
         Ok(row.map(GuestStay::from))
     }
 
     #[instrument(skip(self))]
     async fn find_order(&self, property_id: PropertyId, code: &str) -> RepoResult<Option<Order>> {
-        let row: Option<OrderRow> = sqlx::query_as(
-            "SELECT id, property_id, code, outlet_id, stay_id FROM orders WHERE property_id = $1 AND code = $2",
+        sqlx::query_as!(
+            Order,
+            "SELECT id, property_id, code, outlet_id, stay_id FROM orders
+              WHERE property_id = $1 AND code = $2",
+            property_id,
+            code,
         )
-        .bind(property_id)
-        .bind(code)
         .fetch_optional(&mut *self.acquire().await?)
         .await
-        .map_err(db_error)?;
-        Ok(row.map(|r| Order {
-            id: r.id,
-            property_id: r.property_id,
-            code: r.code,
-            outlet_id: r.outlet_id,
-            stay_id: r.stay_id,
-        }))
+        .map_err(db_error)
     }
 
     #[instrument(skip(self, room_key))]
@@ -125,19 +112,19 @@ impl StayRepository for PgStore {
         room_key: &str,
         at: DateTime<Utc>,
     ) -> RepoResult<Option<FailureWindow>> {
-        let row: Option<(DateTime<Utc>, i32)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT window_started_at, failures FROM room_verification_failures
               WHERE property_id = $1 AND room_key = $2 AND window_started_at > $3",
+            property_id,
+            room_key,
+            at - FAILURE_WINDOW,
         )
-        .bind(property_id)
-        .bind(room_key)
-        .bind(at - FAILURE_WINDOW)
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
-        Ok(row.map(|(started_at, failures)| FailureWindow {
-            started_at,
-            failures: failure_count(failures),
+        Ok(row.map(|row| FailureWindow {
+            started_at: row.window_started_at,
+            failures: failure_count(row.failures),
         }))
     }
 
@@ -151,41 +138,41 @@ impl StayRepository for PgStore {
         at: DateTime<Utc>,
     ) -> RepoResult<FailureWindow> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO room_verification_failures (property_id, room_key, window_started_at, failures)
              VALUES ($1, $2, $3, 0)
              ON CONFLICT (property_id, room_key) DO NOTHING",
+            property_id,
+            room_key,
+            at,
         )
-        .bind(property_id)
-        .bind(room_key)
-        .bind(at)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        let (started_at, failures): (DateTime<Utc>, i32) = sqlx::query_as(
+        let current = sqlx::query!(
             "SELECT window_started_at, failures FROM room_verification_failures
               WHERE property_id = $1 AND room_key = $2 FOR UPDATE",
+            property_id,
+            room_key,
         )
-        .bind(property_id)
-        .bind(room_key)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
         let window = FailureWindow::after_failure(
             Some(FailureWindow {
-                started_at,
-                failures: failure_count(failures),
+                started_at: current.window_started_at,
+                failures: failure_count(current.failures),
             }),
             at,
         );
-        sqlx::query(
+        sqlx::query!(
             "UPDATE room_verification_failures SET window_started_at = $3, failures = $4
               WHERE property_id = $1 AND room_key = $2",
+            property_id,
+            room_key,
+            window.started_at,
+            i32::try_from(window.failures).unwrap_or(i32::MAX),
         )
-        .bind(property_id)
-        .bind(room_key)
-        .bind(window.started_at)
-        .bind(i32::try_from(window.failures).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bellhop_application::reference_data::ReferenceDataService;
 use bellhop_domain::{
     conversation::{
-        Conversation, ConversationLabels, ConversationStatus, GuestDetails, GuestOwner, Message,
-        MessageType, NewConversation, NewMessage, Viewer,
+        Conversation, ConversationEvent, ConversationLabels, ConversationStatus, GuestDetails,
+        GuestOwner, Message, MessageType, NewConversation, NewMessage, Side, Viewer,
     },
     idempotency::Created,
     naming::ConversationType,
@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 async fn create(store: &PgStore, new: NewConversation) -> Result<Conversation, RepositoryError> {
     match store.create_conversation(new, None).await? {
-        Created::New(conversation) => Ok(conversation),
+        Created::New(written) => Ok(written.record),
         Created::Replayed(_) => panic!("nothing to replay without a key"),
     }
 }
@@ -38,7 +38,7 @@ async fn add(
     message: NewMessage,
 ) -> Result<Message, RepositoryError> {
     match store.add_message(viewer, code, message, None).await? {
-        Created::New(message) => Ok(message),
+        Created::New(written) => Ok(written.record),
         Created::Replayed(_) => panic!("nothing to replay without a key"),
     }
 }
@@ -245,14 +245,23 @@ async fn read_positions_never_move_back(pool: PgPool) {
     )
     .await
     .unwrap();
-    store
+    let moved = store
         .mark_read(&guest, "conversation-code-0004", Some(second.code.clone()))
         .await
         .unwrap();
-    store
+    assert_eq!(
+        moved,
+        vec![ConversationEvent::Read {
+            conversation_code: "conversation-code-0004".into(),
+            read_by: Side::Guest,
+            last_read_message_code: second.code.clone(),
+        }]
+    );
+    let back = store
         .mark_read(&guest, "conversation-code-0004", Some(first.code.clone()))
         .await
         .unwrap();
+    assert!(back.is_empty(), "a position that does not move is no event");
     let seen = store
         .get_conversation(&guest, "conversation-code-0004", None)
         .await
@@ -309,7 +318,8 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
         .map(|_| ()),
         store
             .mark_read(&viewer, "conversation-code-0005", None)
-            .await,
+            .await
+            .map(|_| ()),
         store
             .set_status(
                 &viewer,
@@ -317,7 +327,8 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
                 ConversationStatus::Closed,
                 now(),
             )
-            .await,
+            .await
+            .map(|_| ()),
     ] {
         assert!(matches!(
             result,
@@ -350,7 +361,7 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
         property_id,
         owner: GuestOwner::Stay(stay_id),
     };
-    store
+    let closed = store
         .set_status(
             &viewer,
             "conversation-code-0006",
@@ -359,6 +370,25 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
         )
         .await
         .unwrap();
+    assert_eq!(
+        closed,
+        vec![ConversationEvent::Closed {
+            conversation_code: "conversation-code-0006".into()
+        }]
+    );
+    let again = store
+        .set_status(
+            &viewer,
+            "conversation-code-0006",
+            ConversationStatus::Closed,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "closing a closed conversation is no event"
+    );
     let result = add(
         &store,
         &viewer,
@@ -451,4 +481,131 @@ async fn purging_deletes_only_long_ended_sessions(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(left, 1);
+}
+
+#[bellhop_testdb::test]
+async fn a_violated_named_constraint_is_its_domain_error(pool: PgPool) {
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    create(
+        &store,
+        conversation(property_id, stay_id, outlet_id, "conversation-code-0007"),
+    )
+    .await
+    .unwrap();
+    let viewer = Viewer::Guest {
+        property_id,
+        owner: GuestOwner::Stay(stay_id),
+    };
+    let mut long = message("long-message-00001", MessageType::Guest, now());
+    long.content = "x".repeat(4001);
+    let result = add(&store, &viewer, "conversation-code-0007", long).await;
+    assert!(matches!(
+        result,
+        Err(RepositoryError::Domain(DomainError::MessageTooLong {
+            max: 4000
+        }))
+    ));
+}
+
+#[bellhop_testdb::test]
+async fn the_staff_list_filters_by_status_and_unread(pool: PgPool) {
+    use bellhop_domain::{
+        ports::StaffRepository,
+        staff::{StaffConversationFilter, StaffScope},
+    };
+    let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
+    for code in ["conversation-code-0008", "conversation-code-0009"] {
+        create(&store, conversation(property_id, stay_id, outlet_id, code))
+            .await
+            .unwrap();
+    }
+    let scope = StaffScope {
+        property_id,
+        outlet_ids: None,
+    };
+    let staff = Viewer::Staff(scope.clone());
+    store
+        .mark_read(&staff, "conversation-code-0008", None)
+        .await
+        .unwrap();
+    store
+        .set_status(
+            &staff,
+            "conversation-code-0009",
+            ConversationStatus::Closed,
+            now(),
+        )
+        .await
+        .unwrap();
+    let codes = |filter: StaffConversationFilter| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move {
+            store
+                .list_staff_conversations(&scope, &filter, None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.code)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        codes(StaffConversationFilter {
+            unread_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec!["conversation-code-0009".to_owned()]
+    );
+    assert_eq!(
+        codes(StaffConversationFilter {
+            status: Some(ConversationStatus::Open),
+            ..Default::default()
+        })
+        .await,
+        vec!["conversation-code-0008".to_owned()]
+    );
+}
+
+#[bellhop_testdb::test]
+async fn an_order_whose_outlet_is_not_in_its_property_is_refused_by_position(pool: PgPool) {
+    use bellhop_application::reference_data::{demo_file, validate};
+    use bellhop_domain::{
+        ports::ReferenceDataRepository,
+        reference::{OrderData, ReferenceEntity, ReferenceField, RejectedEntry},
+    };
+    let store = PgStore::new(pool.clone());
+    let mut data = validate(&demo_file(now())).unwrap();
+    let stay_code = data.properties[0].stays[0].code.clone();
+    data.properties[0].orders.push(OrderData {
+        code: "ORD-NOWHERE".into(),
+        outlet_code: "NO-SUCH-OUTLET".into(),
+        stay_code,
+    });
+    let index = data.properties[0].orders.len() - 1;
+    let result = store.load_reference_data(&data).await;
+    assert!(
+        matches!(
+            result,
+            Err(RepositoryError::Domain(DomainError::ReferenceRejected(RejectedEntry {
+                property: 0,
+                entity: ReferenceEntity::Order,
+                index: i,
+                field: ReferenceField::OutletOrStayCode,
+            }))) if i == index
+        ),
+        "{result:?}"
+    );
+    let message = ReferenceDataService::new(Arc::new(store))
+        .load(&data)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "properties[0].orders[{index}] (ORD-NOWHERE): outletCode \"NO-SUCH-OUTLET\" or stayCode \"{}\" is not in property DEMO-HOTEL.",
+            data.properties[0].stays[0].code
+        )
+    );
 }

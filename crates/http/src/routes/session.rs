@@ -8,7 +8,7 @@ use crate::{
     error::ApiError,
     extract::{GuestCall, GuestInput},
     state::AppState,
-    wire::{envelope, fields::Fields},
+    wire::{envelope, request::request_type},
 };
 
 #[derive(Serialize)]
@@ -18,14 +18,55 @@ struct InitialiseSessionContent {
     group_code: String,
 }
 
-fn start_fields(fields: &Fields) -> Result<StartSession, ApiError> {
-    // `version` is accepted for compatibility and not used.
-    fields.text("version")?;
-    Ok(StartSession {
-        property_code: fields.required_text("propertyCode")?,
-        interface_token: fields.required_text("interfaceToken")?,
-        language_code: fields.text("languageCode")?,
-    })
+request_type! {
+    pub struct InitialiseRequest {
+        // Accepted for compatibility and not used.
+        version: Option<String> = text("version"),
+        property_code: String = required_text("propertyCode"),
+        interface_token: String = required_text("interfaceToken"),
+        language_code: Option<String> = text("languageCode"),
+    }
+}
+
+impl From<InitialiseRequest> for StartSession {
+    fn from(r: InitialiseRequest) -> Self {
+        Self {
+            property_code: r.property_code,
+            interface_token: r.interface_token,
+            language_code: r.language_code,
+        }
+    }
+}
+
+request_type! {
+    pub struct InitialiseByRoomRequest {
+        version: Option<String> = text("version"),
+        property_code: String = required_text("propertyCode"),
+        interface_token: String = required_text("interfaceToken"),
+        language_code: Option<String> = text("languageCode"),
+        last_name: String = required_text("lastName"),
+        room_number: String = required_text("roomNumber"),
+    }
+}
+
+request_type! {
+    pub struct InitialiseByGuestIdentifierRequest {
+        version: Option<String> = text("version"),
+        property_code: String = required_text("propertyCode"),
+        interface_token: String = required_text("interfaceToken"),
+        language_code: Option<String> = text("languageCode"),
+        /// The app's own identifier of the visitor, 1 to 200 characters.
+        guest_unique_identifier: String = required_text("guestUniqueIdentifier"),
+    }
+}
+
+request_type! {
+    pub struct LoginByRoomRequest {
+        last_name: String = required_text("lastName"),
+        room_number: String = required_text("roomNumber"),
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
 }
 
 fn started(started: StartedSession) -> HttpResponse {
@@ -42,9 +83,9 @@ fn started(started: StartedSession) -> HttpResponse {
     operation_id = "initialiseSession",
     tag = "session",
     request_body(content(
-        (crate::openapi::InitialiseRequest = "application/json"),
-        (crate::openapi::InitialiseRequest = "text/json"),
-        (crate::openapi::InitialiseRequest = "application/x-www-form-urlencoded"),
+        (InitialiseRequest = "application/json"),
+        (InitialiseRequest = "text/json"),
+        (InitialiseRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse with brandCode and groupCode; the new token", body = crate::openapi::Envelope),
@@ -59,7 +100,7 @@ pub async fn initialise(
     state: web::Data<AppState>,
     input: GuestInput,
 ) -> Result<HttpResponse, ApiError> {
-    let start = start_fields(&input.fields)?;
+    let start = InitialiseRequest::decode(&input.fields)?.into();
     Ok(started(state.sessions.initialise(start).await?))
 }
 
@@ -69,9 +110,9 @@ pub async fn initialise(
     operation_id = "initialiseSessionByRoom",
     tag = "session",
     request_body(content(
-        (crate::openapi::InitialiseByRoomRequest = "application/json"),
-        (crate::openapi::InitialiseByRoomRequest = "text/json"),
-        (crate::openapi::InitialiseByRoomRequest = "application/x-www-form-urlencoded"),
+        (InitialiseByRoomRequest = "application/json"),
+        (InitialiseByRoomRequest = "text/json"),
+        (InitialiseByRoomRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse; a verified session", body = crate::openapi::Envelope),
@@ -86,13 +127,16 @@ pub async fn initialise_by_room(
     state: web::Data<AppState>,
     input: GuestInput,
 ) -> Result<HttpResponse, ApiError> {
-    let start = start_fields(&input.fields)?;
-    let last_name = input.fields.required_text("lastName")?;
-    let room_number = input.fields.required_text("roomNumber")?;
+    let r = InitialiseByRoomRequest::decode(&input.fields)?;
+    let start = StartSession {
+        property_code: r.property_code,
+        interface_token: r.interface_token,
+        language_code: r.language_code,
+    };
     Ok(started(
         state
             .sessions
-            .initialise_by_room(start, &last_name, &room_number)
+            .initialise_by_room(start, &r.last_name, &r.room_number)
             .await?,
     ))
 }
@@ -103,9 +147,9 @@ pub async fn initialise_by_room(
     operation_id = "initialiseSessionByGuestIdentifier",
     tag = "session",
     request_body(content(
-        (crate::openapi::InitialiseByGuestIdentifierRequest = "application/json"),
-        (crate::openapi::InitialiseByGuestIdentifierRequest = "text/json"),
-        (crate::openapi::InitialiseByGuestIdentifierRequest = "application/x-www-form-urlencoded"),
+        (InitialiseByGuestIdentifierRequest = "application/json"),
+        (InitialiseByGuestIdentifierRequest = "text/json"),
+        (InitialiseByGuestIdentifierRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse; a visitor session", body = crate::openapi::Envelope),
@@ -120,12 +164,16 @@ pub async fn initialise_by_guest_identifier(
     state: web::Data<AppState>,
     input: GuestInput,
 ) -> Result<HttpResponse, ApiError> {
-    let start = start_fields(&input.fields)?;
-    let identifier = input.fields.required_text("guestUniqueIdentifier")?;
+    let r = InitialiseByGuestIdentifierRequest::decode(&input.fields)?;
+    let start = StartSession {
+        property_code: r.property_code,
+        interface_token: r.interface_token,
+        language_code: r.language_code,
+    };
     Ok(started(
         state
             .sessions
-            .initialise_by_guest_identifier(start, &identifier)
+            .initialise_by_guest_identifier(start, &r.guest_unique_identifier)
             .await?,
     ))
 }
@@ -137,9 +185,9 @@ pub async fn initialise_by_guest_identifier(
     operation_id = "loginByRoom",
     tag = "session",
     request_body(content(
-        (crate::openapi::LoginByRoomRequest = "application/json"),
-        (crate::openapi::LoginByRoomRequest = "text/json"),
-        (crate::openapi::LoginByRoomRequest = "application/x-www-form-urlencoded"),
+        (LoginByRoomRequest = "application/json"),
+        (LoginByRoomRequest = "text/json"),
+        (LoginByRoomRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "responseStatus with the new session token", body = crate::openapi::Envelope),
@@ -155,11 +203,10 @@ pub async fn login_by_room(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
-        let last_name = call.fields.required_text("lastName")?;
-        let room_number = call.fields.required_text("roomNumber")?;
+        let r = LoginByRoomRequest::decode(&call.fields)?;
         Ok(state
             .sessions
-            .login_by_room(&call.session, &last_name, &room_number)
+            .login_by_room(&call.session, &r.last_name, &r.room_number)
             .await?)
     }
     .await;

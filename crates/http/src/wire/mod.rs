@@ -5,3 +5,4 @@ pub mod body;
 pub mod envelope;
 pub mod fields;
 pub mod paths;
+pub mod request;

@@ -2,26 +2,19 @@
 //! case, so a request path is rewritten to the canonical spelling of the route it matches
 //! before actix routes it. Path parameters (codes) keep their case: codes are case-sensitive.
 
-/// Every guest route, in canonical spelling; `{code}` is a parameter.
-pub const GUEST_ROUTES: &[&str] = &[
-    "/API/V40/System/Session/Initialise",
-    "/API/V40/System/Session/InitialiseByRoom",
-    "/API/V40/System/Session/InitialiseByGuestIdentifier",
-    "/API/V40/System/Session/LoginByRoom",
-    "/API/V40/System/Settings/Outlet",
-    "/API/V40/Interactive/Messages",
-    "/API/V40/Interactive/Messages/Conversations",
-    "/API/V40/Interactive/Messages/NonVerifiedGuestConversations",
-    "/API/V40/Interactive/Messages/Conversations/{code}",
-    "/API/V40/Interactive/Messages/Conversations/{code}/Messages",
-    "/API/V40/Interactive/Messages/Conversations/{code}/Read",
-    "/API/V40/Interactive/Messages/Conversations/{code}/Close",
-];
+/// The guest routes, in canonical spelling, taken from the one route table
+/// ([`crate::routes::ROUTES`]); `{code}` is a parameter.
+fn guest_routes() -> impl Iterator<Item = &'static str> {
+    crate::routes::ROUTES
+        .iter()
+        .map(|(_, path)| *path)
+        .filter(|path| path.starts_with("/API/"))
+}
 
 /// The route template a path matches, if any.
 pub fn match_route(path: &str) -> Option<&'static str> {
     let segments: Vec<&str> = path.split('/').collect();
-    GUEST_ROUTES.iter().copied().find(|template| {
+    guest_routes().find(|template| {
         let pattern: Vec<&str> = template.split('/').collect();
         pattern.len() == segments.len()
             && pattern.iter().zip(&segments).all(|(expected, actual)| {
@@ -77,6 +70,15 @@ mod tests {
         assert_eq!(canonical_path("/API/V40/Interactive/Messages"), None);
         assert_eq!(canonical_path("/api/v41/interactive/messages"), None);
         assert_eq!(canonical_path("/health/live"), None);
+    }
+
+    #[test]
+    fn every_guest_route_of_the_table_matches_in_any_letter_case() {
+        for template in guest_routes() {
+            let lower = template.to_ascii_lowercase().replace("{code}", "AbC");
+            assert_eq!(match_route(&lower), Some(template), "{template}");
+        }
+        assert!(guest_routes().count() >= 12);
     }
 
     #[test]

@@ -2,7 +2,14 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::{error::ApiError, extract::GuestCall, state::AppState};
+use crate::{error::ApiError, extract::GuestCall, state::AppState, wire::request::request_type};
+
+request_type! {
+    pub struct SessionTokenRequest {
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -13,9 +20,9 @@ use crate::{error::ApiError, extract::GuestCall, state::AppState};
         ("code" = String, Path, description = "The conversation code"),
     ),
     request_body(content(
-        (crate::openapi::SessionTokenRequest = "application/json"),
-        (crate::openapi::SessionTokenRequest = "text/json"),
-        (crate::openapi::SessionTokenRequest = "application/x-www-form-urlencoded"),
+        (SessionTokenRequest = "application/json"),
+        (SessionTokenRequest = "text/json"),
+        (SessionTokenRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "responseStatus", body = crate::openapi::Envelope),
@@ -34,6 +41,7 @@ pub async fn close(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
+        SessionTokenRequest::decode(&call.fields)?;
         state.conversations.close(&call.session, &code).await?;
         Ok::<_, ApiError>(())
     }

@@ -10,7 +10,63 @@ use crate::{
     error::ApiError,
     extract::{created_content, GuestCall},
     state::AppState,
+    wire::request::request_type,
 };
+
+// `POST .../Conversations`.
+request_type! {
+    pub struct CreateConversationRequest {
+        /// The initial message, 1 to 4000 characters after trimming.
+        #[schema(value_type = String)]
+        message: Option<String> = text("message"),
+        /// Empty or `guest`.
+        conversation_type: Option<String> = text("conversationType"),
+        outlet_code: Option<String> = text("outletCode"),
+        order_code: Option<String> = text("orderCode"),
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
+}
+
+impl From<CreateConversationRequest> for CreateConversation {
+    fn from(r: CreateConversationRequest) -> Self {
+        Self {
+            message: r.message,
+            conversation_type: r.conversation_type,
+            outlet_code: r.outlet_code,
+            order_code: r.order_code,
+        }
+    }
+}
+
+// `POST .../NonVerifiedGuestConversations`.
+request_type! {
+    pub struct CreateVisitorConversationRequest {
+        #[schema(value_type = String)]
+        message: Option<String> = text("message"),
+        conversation_type: Option<String> = text("conversationType"),
+        outlet_code: Option<String> = text("outletCode"),
+        /// Not allowed for visitors (400 when given).
+        order_code: Option<String> = text("orderCode"),
+        /// The outlet form's contact details: at most 50 keys, 16 KiB, 5 levels deep.
+        #[schema(value_type = Option<Object>)]
+        order_form_details_dictionary: Option<serde_json::Value> = object("orderFormDetailsDictionary"),
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
+}
+
+impl From<CreateVisitorConversationRequest> for CreateVisitorConversation {
+    fn from(r: CreateVisitorConversationRequest) -> Self {
+        Self {
+            message: r.message,
+            conversation_type: r.conversation_type,
+            outlet_code: r.outlet_code,
+            order_code: r.order_code,
+            order_form_details: r.order_form_details_dictionary,
+        }
+    }
+}
 
 #[derive(Serialize)]
 pub struct ConversationContent {
@@ -23,9 +79,9 @@ pub struct ConversationContent {
     operation_id = "guestCreateConversation",
     tag = "guest",
     request_body(content(
-        (crate::openapi::CreateConversationRequest = "application/json"),
-        (crate::openapi::CreateConversationRequest = "text/json"),
-        (crate::openapi::CreateConversationRequest = "application/x-www-form-urlencoded"),
+        (CreateConversationRequest = "application/json"),
+        (CreateConversationRequest = "text/json"),
+        (CreateConversationRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
@@ -46,19 +102,13 @@ pub async fn create(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
-        let f = &call.fields;
-        let request = CreateConversation {
-            message: f.text("message")?,
-            conversation_type: f.text("conversationType")?,
-            outlet_code: f.text("outletCode")?,
-            order_code: f.text("orderCode")?,
-        };
-        let idempotency = call.idempotency(&req, render)?;
+        let request = CreateConversationRequest::decode(&call.fields)?.into();
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .create(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -74,9 +124,9 @@ pub async fn create(
     operation_id = "visitorCreateConversation",
     tag = "guest",
     request_body(content(
-        (crate::openapi::CreateVisitorConversationRequest = "application/json"),
-        (crate::openapi::CreateVisitorConversationRequest = "text/json"),
-        (crate::openapi::CreateVisitorConversationRequest = "application/x-www-form-urlencoded"),
+        (CreateVisitorConversationRequest = "application/json"),
+        (CreateVisitorConversationRequest = "text/json"),
+        (CreateVisitorConversationRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
@@ -96,20 +146,13 @@ pub async fn create_for_visitor(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
-        let f = &call.fields;
-        let request = CreateVisitorConversation {
-            message: f.text("message")?,
-            conversation_type: f.text("conversationType")?,
-            outlet_code: f.text("outletCode")?,
-            order_code: f.text("orderCode")?,
-            order_form_details: f.object("orderFormDetailsDictionary")?,
-        };
-        let idempotency = call.idempotency(&req, render)?;
+        let request = CreateVisitorConversationRequest::decode(&call.fields)?.into();
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .create_for_visitor(&call.session, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.conversation_created("guest");
         }
@@ -124,9 +167,4 @@ fn content_of(conversation: &Conversation) -> ConversationContent {
     ConversationContent {
         conversation: conversation.clone().into(),
     }
-}
-
-/// The same content as stored for idempotent replays.
-fn render(conversation: &Conversation) -> String {
-    serde_json::to_string(&content_of(conversation)).unwrap_or_default()
 }

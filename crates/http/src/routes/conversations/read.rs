@@ -2,7 +2,16 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::{error::ApiError, extract::GuestCall, state::AppState};
+use crate::{error::ApiError, extract::GuestCall, state::AppState, wire::request::request_type};
+
+request_type! {
+    pub struct ReadRequest {
+        /// Read up to and including this message; all when absent.
+        message_code: Option<String> = text("messageCode"),
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -13,9 +22,9 @@ use crate::{error::ApiError, extract::GuestCall, state::AppState};
         ("code" = String, Path, description = "The conversation code"),
     ),
     request_body(content(
-        (crate::openapi::ReadRequest = "application/json"),
-        (crate::openapi::ReadRequest = "text/json"),
-        (crate::openapi::ReadRequest = "application/x-www-form-urlencoded"),
+        (ReadRequest = "application/json"),
+        (ReadRequest = "text/json"),
+        (ReadRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "responseStatus", body = crate::openapi::Envelope),
@@ -34,7 +43,7 @@ pub async fn read(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
-        let message_code = call.fields.text("messageCode")?;
+        let message_code = ReadRequest::decode(&call.fields)?.message_code;
         state
             .conversations
             .mark_read(&call.session, &code, message_code)

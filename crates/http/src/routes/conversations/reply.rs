@@ -10,11 +10,31 @@ use crate::{
     error::ApiError,
     extract::{created_content, GuestCall},
     state::AppState,
+    wire::request::request_type,
 };
 
 #[derive(Serialize)]
 struct MessageContent {
     message: MessageDto,
+}
+
+request_type! {
+    pub struct AddMessageRequest {
+        #[schema(value_type = String)]
+        message: Option<String> = text("message"),
+        conversation_type: Option<String> = text("conversationType"),
+        #[schema(value_type = String)]
+        session_token: Option<String> = text("sessionToken"),
+    }
+}
+
+impl From<AddMessageRequest> for AddGuestMessage {
+    fn from(r: AddMessageRequest) -> Self {
+        Self {
+            message: r.message,
+            conversation_type: r.conversation_type,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -26,9 +46,9 @@ struct MessageContent {
         ("code" = String, Path, description = "The conversation code"),
     ),
     request_body(content(
-        (crate::openapi::AddMessageRequest = "application/json"),
-        (crate::openapi::AddMessageRequest = "text/json"),
-        (crate::openapi::AddMessageRequest = "application/x-www-form-urlencoded"),
+        (AddMessageRequest = "application/json"),
+        (AddMessageRequest = "text/json"),
+        (AddMessageRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 200, description = "addMessageResponse", body = crate::openapi::Envelope),
@@ -49,16 +69,13 @@ pub async fn reply(
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
-        let request = AddGuestMessage {
-            message: call.fields.text("message")?,
-            conversation_type: call.fields.text("conversationType")?,
-        };
-        let idempotency = call.idempotency(&req, render)?;
+        let request = AddMessageRequest::decode(&call.fields)?.into();
+        let idempotency = call.idempotency(&req)?;
         let created = state
             .conversations
             .add_message(&call.session, &code, request, idempotency)
             .await?;
-        let (content, new) = created_content(created, content_of);
+        let (content, new) = created_content(created, content_of).await?;
         if new {
             state.metrics.message_created("guest");
         }
@@ -73,9 +90,4 @@ fn content_of(message: &Message) -> MessageContent {
     MessageContent {
         message: message.clone().into(),
     }
-}
-
-/// The same content as stored for idempotent replays.
-fn render(message: &Message) -> String {
-    serde_json::to_string(&content_of(message)).unwrap_or_default()
 }

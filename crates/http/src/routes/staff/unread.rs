@@ -4,8 +4,8 @@ use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{json, staff_error};
-use crate::{error::ApiError, extract::StaffCall, state::AppState};
+use super::{json, StaffError};
+use crate::{extract::StaffCall, state::AppState};
 
 /// Unread guest messages of one outlet.
 #[derive(Serialize, ToSchema)]
@@ -37,8 +37,11 @@ struct UnreadBody {
         (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
-pub async fn unread(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, ApiError> {
-    let outlets = state.staff.unread(&call.key).await.map_err(staff_error)?;
+pub async fn unread(
+    state: web::Data<AppState>,
+    call: StaffCall,
+) -> Result<HttpResponse, StaffError> {
+    let outlets = state.staff.unread(&call.key).await?;
     let outlets = outlets
         .into_iter()
         .map(|o| OutletUnreadDto {

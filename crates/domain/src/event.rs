@@ -1,0 +1,64 @@
+//! What happened to a conversation: the domain events every state-changing operation returns
+//! (section 11 of the spec), as values. They are what live events, webhooks and an event log
+//! are built from.
+
+use crate::conversation::{Conversation, ConversationStatus, Message, Side};
+
+/// One thing that happened to a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    /// A conversation was created (by a guest, a visitor or staff), with its first message.
+    Created { conversation: Conversation },
+    /// A message was added to an existing conversation.
+    MessageAdded {
+        conversation_code: String,
+        message: Message,
+    },
+    /// A side's read position moved forward and now stands on `last_read_message_code`.
+    Read {
+        conversation_code: String,
+        read_by: Side,
+        last_read_message_code: String,
+    },
+    /// The conversation was closed.
+    Closed { conversation_code: String },
+    /// The conversation was reopened.
+    Reopened { conversation_code: String },
+}
+
+impl ConversationEvent {
+    /// The event type as section 11 names it.
+    pub const fn type_name(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "conversation.created",
+            Self::MessageAdded { .. } => "message.created",
+            Self::Read { .. } => "conversation.read",
+            Self::Closed { .. } => "conversation.closed",
+            Self::Reopened { .. } => "conversation.reopened",
+        }
+    }
+
+    /// The code of the conversation it happened to.
+    pub fn conversation_code(&self) -> &str {
+        match self {
+            Self::Created { conversation } => &conversation.code,
+            Self::MessageAdded {
+                conversation_code, ..
+            }
+            | Self::Read {
+                conversation_code, ..
+            }
+            | Self::Closed { conversation_code }
+            | Self::Reopened { conversation_code } => conversation_code,
+        }
+    }
+
+    /// The status the conversation has after a status change (`conversationStatus`).
+    pub const fn status(&self) -> Option<ConversationStatus> {
+        match self {
+            Self::Closed { .. } => Some(ConversationStatus::Closed),
+            Self::Reopened { .. } => Some(ConversationStatus::Open),
+            _ => None,
+        }
+    }
+}
