@@ -18,7 +18,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use crate::idempotency::{claim, store, Claim};
 use tracing::instrument;
 
-use crate::{db_error, PgStore};
+use crate::{db_error, events, PgStore};
 
 /// The columns of a conversation as the API shows it; `c` is the conversation, `o` its outlet,
 /// `p` its property and `ord` its order. The caller appends the unread count.
@@ -254,8 +254,11 @@ impl ConversationRepository for PgStore {
         idempotency: Option<Idempotency<Conversation>>,
     ) -> RepoResult<Created<Conversation>> {
         let Some(idempotency) = idempotency else {
-            let mut conn = self.acquire().await?;
-            return insert_conversation(&mut conn, &new).await.map(Created::New);
+            let mut tx = self.begin().await?;
+            let conversation = insert_conversation(&mut tx, &new).await?;
+            events::conversation_created(&mut tx, &conversation).await?;
+            tx.commit().await.map_err(db_error)?;
+            return Ok(Created::New(conversation));
         };
         let at = new.first_message.created_at;
         let mut tx = self.begin().await?;
@@ -263,6 +266,7 @@ impl ConversationRepository for PgStore {
             return Ok(Created::Replayed(response));
         }
         let conversation = insert_conversation(&mut tx, &new).await?;
+        events::conversation_created(&mut tx, &conversation).await?;
         let response = (idempotency.render)(&conversation);
         store(
             &mut tx,
@@ -389,19 +393,23 @@ impl ConversationRepository for PgStore {
         idempotency: Option<Idempotency<Message>>,
     ) -> RepoResult<Created<Message>> {
         let Some(idempotency) = idempotency else {
-            let mut conn = self.acquire().await?;
-            return insert_message(&mut conn, viewer, code, message)
-                .await
-                .map(Created::New);
+            let mut tx = self.begin().await?;
+            events::lock_conversation(&mut tx, viewer, code).await?;
+            let message = insert_message(&mut tx, viewer, code, message).await?;
+            events::message_created(&mut tx, viewer.property_id(), &message).await?;
+            tx.commit().await.map_err(db_error)?;
+            return Ok(Created::New(message));
         };
         let at = message.created_at;
         let mut tx = self.begin().await?;
+        events::lock_conversation(&mut tx, viewer, code).await?;
         if let Claim::Replay(response) =
             claim(&mut tx, viewer.property_id(), &idempotency, at).await?
         {
             return Ok(Created::Replayed(response));
         }
         let message = insert_message(&mut tx, viewer, code, message).await?;
+        events::message_created(&mut tx, viewer.property_id(), &message).await?;
         let response = (idempotency.render)(&message);
         store(
             &mut tx,
@@ -422,8 +430,8 @@ impl ConversationRepository for PgStore {
         code: &str,
         message_code: Option<String>,
     ) -> RepoResult<()> {
-        let (conversation_id, _) =
-            conversation_status(&mut *self.acquire().await?, viewer, code).await?;
+        let mut tx = self.begin().await?;
+        let (conversation_id, _) = conversation_status(&mut *tx, viewer, code).await?;
         let (_, read_column) = viewer_side(viewer);
         let target: Option<i32> = match message_code {
             Some(message_code) => Some(
@@ -433,13 +441,14 @@ impl ConversationRepository for PgStore {
                 .bind(viewer.property_id())
                 .bind(conversation_id)
                 .bind(message_code)
-                .fetch_optional(&mut *self.acquire().await?)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_error)?
                 .ok_or(DomainError::MessageNotFound)?,
             ),
             None => None,
         };
+        events::read_moving(&mut tx, viewer, conversation_id, target).await?;
         // GREATEST keeps the position from ever moving back, whatever the order of requests.
         let sql = format!(
             "UPDATE conversations SET {read_column} = GREATEST({read_column}, coalesce($3, last_seq))
@@ -449,9 +458,10 @@ impl ConversationRepository for PgStore {
             .bind(viewer.property_id())
             .bind(conversation_id)
             .bind(target)
-            .execute(&mut *self.acquire().await?)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(())
     }
 
@@ -463,6 +473,8 @@ impl ConversationRepository for PgStore {
         status: ConversationStatus,
         at: DateTime<Utc>,
     ) -> RepoResult<()> {
+        let mut tx = self.begin().await?;
+        events::status_changing(&mut tx, viewer, code, status).await?;
         let mut query = QueryBuilder::new("UPDATE conversations c SET status = ");
         query.push_bind(status.as_str());
         query.push(", closed_at = CASE WHEN c.status = 'Closed' AND ");
@@ -479,14 +491,11 @@ impl ConversationRepository for PgStore {
             .push_bind(viewer.property_id());
         push_scope(&mut query, viewer);
         query.push(" AND c.code = ").push_bind(code.to_owned());
-        let done = query
-            .build()
-            .execute(&mut *self.acquire().await?)
-            .await
-            .map_err(db_error)?;
+        let done = query.build().execute(&mut *tx).await.map_err(db_error)?;
         if done.rows_affected() == 0 {
             return Err(DomainError::ConversationNotFound.into());
         }
+        tx.commit().await.map_err(db_error)?;
         Ok(())
     }
 }
