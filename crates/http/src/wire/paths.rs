@@ -10,6 +10,7 @@ pub const GUEST_ROUTES: &[&str] = &[
     "/API/V40/System/Session/LoginByRoom",
     "/API/V40/System/Settings/Outlet",
     "/API/V40/Interactive/Messages",
+    "/API/V40/Interactive/Messages/Events",
     "/API/V40/Interactive/Messages/Conversations",
     "/API/V40/Interactive/Messages/NonVerifiedGuestConversations",
     "/API/V40/Interactive/Messages/Conversations/{code}",

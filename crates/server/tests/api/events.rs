@@ -167,3 +167,338 @@ async fn a_resuming_reader_gets_every_event_once_in_commit_order(pool: PgPool) {
         *last = seq;
     }
 }
+
+// --- Streams over a real HTTP server --------------------------------------------------------
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A server on a free port over the test's database (demo data loaded by `spawn`), in a
+/// thread with its own actix system, as `bellhop serve` runs it.
+async fn serve(pool: &PgPool, extra: &[(&str, &str)]) -> std::net::SocketAddr {
+    let url = database_url(pool);
+    let mut vars: Vec<(String, String)> = vec![("DATABASE_URL".into(), url)];
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let settings = settings(&pairs);
+        actix_web::rt::System::new().block_on(async move {
+            let clock = std::sync::Arc::new(bellhop_application::clock::ManualClock::new(midday()));
+            let pool = bellhop_server::database::pool(&settings).unwrap();
+            let state = bellhop_server::build_state(pool, &settings, clock).unwrap();
+            let server =
+                bellhop_server::http_server(&settings, listener, 1, move || state.clone()).unwrap();
+            let _ = server.await;
+        });
+    });
+    addr
+}
+
+/// An open stream, read as raw text.
+struct Sse {
+    socket: tokio::net::TcpStream,
+    text: String,
+}
+
+impl Sse {
+    async fn open(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> Self {
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        socket.write_all(request.as_bytes()).await.unwrap();
+        Self {
+            socket,
+            text: String::new(),
+        }
+    }
+
+    /// Reads until `needle` has arrived (after `from`), or panics after `secs` seconds.
+    async fn until(&mut self, needle: &str, secs: u64) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(at) = self.text.find(needle) {
+                let seen = self.text[..at + needle.len()].to_owned();
+                self.text.drain(..at + needle.len());
+                return seen;
+            }
+            let mut buf = [0u8; 8192];
+            let n = tokio::time::timeout_at(deadline, self.socket.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("{needle:?} never came; got {:?}", self.text))
+                .unwrap();
+            assert!(n > 0, "closed before {needle:?}; got {:?}", self.text);
+            self.text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+
+    /// Everything that arrives within `millis`.
+    async fn drain(&mut self, millis: u64) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
+        let mut buf = [0u8; 8192];
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, self.socket.read(&mut buf)).await {
+            if n == 0 {
+                break;
+            }
+            self.text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        std::mem::take(&mut self.text)
+    }
+}
+
+fn last_id(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_owned()
+}
+
+#[bellhop_testdb::test]
+async fn guest_and_staff_streams_carry_what_each_may_see_and_resume(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[("BELLHOP_EVENTS_HEARTBEAT_SECS", "1")]).await;
+    let ada = app.ada().await;
+    let grace = app.guest("203", "Hopper").await;
+
+    let mut ada_stream = Sse::open(
+        addr,
+        &format!("/api/v40/interactive/messages/events?sessiontoken={ada}"),
+        &[],
+    )
+    .await;
+    let head = ada_stream.until("event: ready", 5).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    assert!(
+        head.to_lowercase().contains("cache-control: no-store"),
+        "{head}"
+    );
+    assert!(
+        head.to_lowercase().contains("x-accel-buffering: no"),
+        "{head}"
+    );
+    assert!(head.contains("retry: 3000"), "{head}");
+    let mut grace_stream = Sse::open(
+        addr,
+        &format!("/API/V40/Interactive/Messages/Events?SessionToken={grace}"),
+        &[],
+    )
+    .await;
+    grace_stream.until("event: ready", 5).await;
+    let mut staff_stream = Sse::open(
+        addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    let ready = staff_stream.until("data: {\"type\":\"ready\"}", 5).await;
+    let staff_ready = last_id(&ready);
+    let mut bar_stream = Sse::open(
+        addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-bar-key")],
+    )
+    .await;
+    bar_stream.until("event: ready", 5).await;
+
+    // Ada starts a conversation (room service, not the bar) and staff reply.
+    let code = app
+        .start_conversation(&ada, json!({"message": "Towels, please"}))
+        .await;
+    let created = ada_stream.until("event: conversation.created", 3).await;
+    assert!(created.contains("id: "), "{created}");
+    let data = ada_stream.until("\n\n", 3).await;
+    assert!(
+        data.contains(&format!("\"conversationCode\":\"{code}\"")),
+        "{data}"
+    );
+    assert!(data.contains("Towels, please"), "{data}");
+    staff_stream.until("event: conversation.created", 3).await;
+    let staff_data = staff_stream.until("\n\n", 3).await;
+    assert!(staff_data.contains("\"unreadCount\":1"), "{staff_data}");
+    assert!(staff_data.contains("orderFormDetails"), "{staff_data}");
+
+    app.staff_post(
+        &staff_path(&code, "messages"),
+        STAFF,
+        json!({"content": "On their way"}),
+    )
+    .await
+    .assert_ok();
+    ada_stream.until("event: message.created", 3).await;
+    ada_stream.until("On their way", 3).await;
+    app.post_json(
+        &format!("{CREATE}/{code}/Read"),
+        json!({"sessionToken": ada}),
+    )
+    .await
+    .assert_ok();
+    staff_stream.until("event: conversation.read", 3).await;
+    staff_stream.until("\"readBy\":\"Guest\"", 3).await;
+    app.staff_post(&staff_path(&code, "close"), STAFF, json!({}))
+        .await
+        .assert_ok();
+    ada_stream.until("event: conversation.closed", 3).await;
+    ada_stream
+        .until("\"conversationStatus\":\"Closed\"", 3)
+        .await;
+
+    // Heartbeats, and nothing of Ada's for Grace or the bar key.
+    let grace_saw = grace_stream.drain(2_500).await;
+    assert!(grace_saw.contains(": keep-alive"), "{grace_saw}");
+    assert!(!grace_saw.contains("event: conversation"), "{grace_saw}");
+    assert!(!grace_saw.contains("event: message"), "{grace_saw}");
+    let bar_saw = bar_stream.drain(200).await;
+    assert!(!bar_saw.contains(&code), "{bar_saw}");
+
+    // Resuming from `ready` replays everything after it, in order; header wins over query.
+    let mut resumed = Sse::open(
+        addr,
+        "/staff/v1/events?lastEventId=garbage",
+        &[
+            ("Authorization", "Bearer demo-staff-key"),
+            ("Last-Event-ID", &staff_ready),
+        ],
+    )
+    .await;
+    let replay = resumed.until("event: conversation.closed", 5).await;
+    assert!(
+        !replay.contains("event: ready") && !replay.contains("event: reset"),
+        "{replay}"
+    );
+    let order: Vec<&str> = replay
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "conversation.created",
+            "message.created",
+            "conversation.read",
+            "conversation.closed"
+        ]
+    );
+    // ... and from the last one, nothing more.
+    let mut tail = Sse::open(
+        addr,
+        &format!("/staff/v1/events?lastEventId={}", last_id(&replay)),
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    let rest = tail.drain(1_500).await;
+    assert!(
+        rest.contains("retry: 3000") && !rest.contains("event: "),
+        "{rest}"
+    );
+
+    // Malformed and unknown cursors get `reset` with an id.
+    for cursor in ["garbage", "99999999999-1", "1-999999"] {
+        let mut reset = Sse::open(
+            addr,
+            "/staff/v1/events",
+            &[
+                ("Authorization", "Bearer demo-staff-key"),
+                ("Last-Event-ID", cursor),
+            ],
+        )
+        .await;
+        let text = reset.until("data: {\"type\":\"reset\"}", 5).await;
+        assert!(text.contains("id: "), "{cursor}: {text}");
+    }
+}
+
+#[bellhop_testdb::test]
+async fn errors_before_a_stream_are_ordinary_answers(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let anonymous = app.anonymous().await;
+    app.get(&format!(
+        "/API/V40/Interactive/Messages/Events?SessionToken={anonymous}"
+    ))
+    .await
+    .assert_error(403, "GuestNotVerified");
+    app.get("/API/V40/Interactive/Messages/Events")
+        .await
+        .assert_error(401, "SessionTokenRequired");
+    app.staff_get("/staff/v1/events", "wrong-key")
+        .await
+        .assert_error(401, "StaffKeyInvalid");
+}
+
+#[bellhop_testdb::test]
+async fn a_stream_ends_with_session_ended_when_the_guest_logs_in_again(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[("BELLHOP_EVENTS_HEARTBEAT_SECS", "1")]).await;
+    let visitor = app.visitor("visitor-1").await;
+    let mut stream = Sse::open(
+        addr,
+        &format!("/API/V40/Interactive/Messages/Events?SessionToken={visitor}"),
+        &[],
+    )
+    .await;
+    stream.until("event: ready", 5).await;
+    let reply = app
+        .post_json(
+            "/API/V40/System/Session/LoginByRoom",
+            json!({"sessionToken": visitor, "roomNumber": "101", "lastName": "Lovelace"}),
+        )
+        .await;
+    reply.assert_ok();
+    let ended = stream.until("data: {\"type\":\"session.ended\"}", 4).await;
+    let tail = ended.rsplit("\n\n").next().unwrap_or_default().to_owned();
+    assert!(!tail.contains("id: "), "{ended}");
+}
+
+#[bellhop_testdb::test]
+async fn a_session_beyond_its_stream_limit_closes_its_oldest_and_a_full_process_answers_503(
+    pool: PgPool,
+) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(
+        &pool,
+        &[
+            ("BELLHOP_MAX_STREAMS_PER_SESSION", "2"),
+            ("BELLHOP_MAX_STREAMS", "3"),
+        ],
+    )
+    .await;
+    let ada = app.ada().await;
+    let path = format!("/API/V40/Interactive/Messages/Events?SessionToken={ada}");
+    let mut first = Sse::open(addr, &path, &[]).await;
+    first.until("event: ready", 5).await;
+    let mut second = Sse::open(addr, &path, &[]).await;
+    second.until("event: ready", 5).await;
+    let mut third = Sse::open(addr, &path, &[]).await;
+    third.until("event: ready", 5).await;
+    // The oldest was closed: its response ends (the terminating chunk).
+    first.until("0\r\n\r\n", 3).await;
+
+    let mut staff = Sse::open(
+        addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    staff.until("event: ready", 5).await;
+    let mut refused = Sse::open(
+        addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    let head = refused.until("ServiceUnavailable", 5).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(head.to_lowercase().contains("retry-after:"), "{head}");
+}
