@@ -112,6 +112,11 @@ pub trait EventLog: Send + Sync {
         after: EventCursor,
         limit: i64,
     ) -> RepoResult<Vec<Event>>;
+    /// The last event of the property that readers can read now (the same prefix
+    /// [`EventLog::read_events`] reads), or `None` when there is none. It only moves forward
+    /// when events become readable (or back after a purge), so a change of it is what tells a
+    /// process's waiting streams of the property to read.
+    async fn head(&self, property_id: PropertyId) -> RepoResult<Option<EventCursor>>;
     /// Deletes at most `batch` events created before `before`; returns how many.
     async fn purge_events(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
 }

@@ -1,9 +1,18 @@
 //! Server-Sent Event streams of the event log (API section 11): the per-process hub (wake-ups,
 //! stream limits, shutdown) and the stream itself.
 //!
-//! A stream holds no database connection while it waits: it reads a batch (a pooled
-//! connection for one query), writes it, and waits for its property's wake-up (a `NOTIFY`
-//! relayed by the server's listener), a 500 ms poll, the heartbeat, or the end.
+//! Idle streams cost no query. While a property has open streams in this process, one
+//! watcher task reads that property's log head ([`EventLog::head`], one index entry) every
+//! 500 ms and at once when a `NOTIFY` for the property arrives (relayed by the server's
+//! listener); when the head moves it bumps the property's generation, and only then do the
+//! property's streams read their events (a pooled connection for one query each). A waiting
+//! stream holds no connection. `NOTIFY` only wakes the watcher: the table is the truth, so a
+//! lost notification delays delivery by at most the poll interval. Each stream also reads
+//! once per heartbeat on its own, so a watcher that failed cannot hold a stream back for good.
+//!
+//! Nothing is skipped: a stream notes the generation *before* it reads, and its read takes a
+//! later snapshot than the head the watcher saw, so whatever the watcher saw the stream reads;
+//! whatever becomes readable after the read moves the head and bumps the generation again.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -18,6 +27,7 @@ use actix_web::web::Bytes;
 use bellhop_domain::{
     conversation::{Conversation, MessageType, Viewer},
     events::{Event, EventCursor, EventLog, EventPayload},
+    ports::RepoResult,
     session::SessionId,
 };
 use futures_util::Stream;
@@ -26,7 +36,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::dto::{ConversationDto, MessageDto, StaffConversationDto};
 
-/// How often a stream reads the log even without a wake-up.
+/// How often a property's watcher reads its log head without a wake-up.
 const POLL: Duration = Duration::from_millis(500);
 /// Events read per query.
 const BATCH: i64 = 200;
@@ -52,10 +62,18 @@ impl Default for StreamLimits {
 /// A session's open streams in this process, oldest first: (stream id, its closer).
 type SessionStreams = VecDeque<(u64, Arc<Notify>)>;
 
+/// A property's watcher, as the hub keeps it while the property has streams here.
+struct PropertyWatch {
+    /// Bumped when the property's log head moved; the streams hold its receivers.
+    generation: Arc<watch::Sender<u64>>,
+    /// Makes the watcher read the head now (a `NOTIFY` arrived).
+    poke: Arc<Notify>,
+}
+
 /// What every stream of a process shares.
 pub struct Hub {
     pub limits: StreamLimits,
-    wake: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    watches: Mutex<HashMap<i64, PropertyWatch>>,
     shutdown: watch::Sender<bool>,
     open: AtomicUsize,
     next_id: AtomicU64,
@@ -74,7 +92,7 @@ impl Hub {
     pub fn new(limits: StreamLimits) -> Self {
         Self {
             limits,
-            wake: Mutex::default(),
+            watches: Mutex::default(),
             shutdown: watch::channel(false).0,
             open: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
@@ -82,22 +100,28 @@ impl Hub {
         }
     }
 
-    /// Wakes the streams of a property (a `NOTIFY` arrived).
+    /// Makes the property's watcher read the log head now (a `NOTIFY` arrived).
     pub fn wake(&self, property_id: i64) {
-        if let Ok(wake) = self.wake.lock() {
-            if let Some(sender) = wake.get(&property_id) {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
+        if let Ok(watches) = self.watches.lock() {
+            if let Some(watch) = watches.get(&property_id) {
+                watch.poke.notify_one();
             }
         }
     }
 
-    /// Wakes every stream (the listener reconnected and may have missed notifications).
+    /// Makes every watcher read now (the listener reconnected and may have missed
+    /// notifications).
     pub fn wake_all(&self) {
-        if let Ok(wake) = self.wake.lock() {
-            for sender in wake.values() {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
+        if let Ok(watches) = self.watches.lock() {
+            for watch in watches.values() {
+                watch.poke.notify_one();
             }
         }
+    }
+
+    /// How many properties have a watcher in this process (one per property with streams).
+    pub fn watched_properties(&self) -> usize {
+        self.watches.lock().map_or(0, |w| w.len())
     }
 
     /// Ends every stream (the server is stopping).
@@ -109,13 +133,75 @@ impl Hub {
         self.open.load(Ordering::Relaxed)
     }
 
-    fn subscribe(&self, property_id: i64) -> watch::Receiver<u64> {
-        match self.wake.lock() {
-            Ok(mut wake) => wake
-                .entry(property_id)
-                .or_insert_with(|| watch::channel(0).0)
-                .subscribe(),
-            Err(_) => watch::channel(0).1,
+    /// The property's generation, starting its watcher if it has none.
+    fn subscribe(
+        self: &Arc<Self>,
+        log: &Arc<dyn EventLog>,
+        property_id: i64,
+    ) -> watch::Receiver<u64> {
+        let Ok(mut watches) = self.watches.lock() else {
+            return watch::channel(0).1;
+        };
+        if let Some(watch) = watches.get(&property_id) {
+            return watch.generation.subscribe();
+        }
+        let (sender, receiver) = watch::channel(0);
+        let watch = PropertyWatch {
+            generation: Arc::new(sender),
+            poke: Arc::new(Notify::new()),
+        };
+        actix_web::rt::spawn(self.clone().watch(
+            log.clone(),
+            property_id,
+            watch.generation.clone(),
+            watch.poke.clone(),
+        ));
+        watches.insert(property_id, watch);
+        receiver
+    }
+
+    /// A property's watcher: reads the head every [`POLL`] or when poked, bumps the generation
+    /// when it moved, and ends (leaving the map) when the property's last stream has gone.
+    async fn watch(
+        self: Arc<Self>,
+        log: Arc<dyn EventLog>,
+        property_id: i64,
+        generation: Arc<watch::Sender<u64>>,
+        poke: Arc<Notify>,
+    ) {
+        let mut shutdown = self.shutdown.subscribe();
+        // `None` until the first read: the first head seen counts as a move.
+        let mut last: Option<Option<EventCursor>> = None;
+        loop {
+            {
+                // Under the map's lock, so a stream cannot subscribe between the check and
+                // the removal.
+                let Ok(mut watches) = self.watches.lock() else {
+                    return;
+                };
+                if generation.receiver_count() == 0 || *shutdown.borrow() {
+                    if watches
+                        .get(&property_id)
+                        .is_some_and(|w| Arc::ptr_eq(&w.generation, &generation))
+                    {
+                        watches.remove(&property_id);
+                    }
+                    return;
+                }
+            }
+            // An error (the database is away) leaves the generation alone; streams re-read
+            // on their heartbeat, and the next poll tries again.
+            if let Ok(head) = log.head(property_id).await {
+                if last != Some(head) {
+                    last = Some(head);
+                    generation.send_modify(|n| *n = n.wrapping_add(1));
+                }
+            }
+            tokio::select! {
+                () = poke.notified() => {}
+                _ = shutdown.changed() => {}
+                () = actix_web::rt::time::sleep(POLL) => {}
+            }
         }
     }
 
@@ -187,25 +273,31 @@ pub enum Side {
 /// database count as "still may".
 pub type Recheck = Box<dyn Fn() -> futures_util::future::LocalBoxFuture<'static, bool>>;
 
-/// Where a stream starts, from the cursor the client sent (if any).
+/// Where a stream starts, from the cursor the client sent (if any): `ready` or `reset` at
+/// the current position, or after the client's cursor.
 pub enum Start {
-    Ready,
-    Reset,
+    Ready(EventCursor),
+    Reset(EventCursor),
     After(EventCursor),
 }
 
 impl Start {
-    pub async fn resolve(log: &dyn EventLog, property_id: i64, cursor: Option<&str>) -> Self {
+    /// Fails when the database cannot say where "now" is, or whether the cursor is still
+    /// good: a stream that starts anyway could promise nothing.
+    pub async fn resolve(
+        log: &dyn EventLog,
+        property_id: i64,
+        cursor: Option<&str>,
+    ) -> RepoResult<Self> {
         let Some(raw) = cursor.map(str::trim).filter(|c| !c.is_empty()) else {
-            return Self::Ready;
+            return Ok(Self::Ready(log.current_cursor().await?));
         };
-        match EventCursor::parse(raw) {
-            Some(cursor) => match log.cursor_is_valid(property_id, cursor).await {
-                Ok(true) => Self::After(cursor),
-                _ => Self::Reset,
-            },
-            None => Self::Reset,
+        if let Some(cursor) = EventCursor::parse(raw) {
+            if log.cursor_is_valid(property_id, cursor).await? {
+                return Ok(Self::After(cursor));
+            }
         }
+        Ok(Self::Reset(log.current_cursor().await?))
     }
 }
 
@@ -221,6 +313,11 @@ struct StreamState {
     slot: Slot,
     last_sent: Instant,
     last_check: Instant,
+    /// The log may hold events for this stream it has not read: at the start, after the
+    /// generation moved, after a full batch, on the heartbeat, and after a failed read.
+    stale: bool,
+    /// The last read failed: retry after [`POLL`] rather than at once.
+    failed: bool,
     done: bool,
 }
 
@@ -283,7 +380,7 @@ pub fn render(event: &Event, side: &Side) -> Value {
 }
 
 /// The body of a stream that starts at `start`.
-pub async fn stream(
+pub fn stream(
     events: Events,
     viewer: Viewer,
     side: Side,
@@ -295,19 +392,16 @@ pub async fn stream(
     pending.push_back(Bytes::from_static(b"retry: 3000\n\n"));
     let cursor = match start {
         Start::After(cursor) => cursor,
-        Start::Ready | Start::Reset => {
-            let (name, now) = match start {
-                Start::Ready => ("ready", events.log.current_cursor().await),
-                _ => ("reset", events.log.current_cursor().await),
-            };
-            // Without the database, the stream cannot promise anything: it says `reset`
-            // from the start of time, which a client treats as "reload".
-            let now = now.unwrap_or(EventCursor { xid: 0, id: 0 });
-            pending.push_back(frame(Some(now), name, &json!({ "type": name })));
+        Start::Ready(now) => {
+            pending.push_back(frame(Some(now), "ready", &json!({ "type": "ready" })));
+            now
+        }
+        Start::Reset(now) => {
+            pending.push_back(frame(Some(now), "reset", &json!({ "type": "reset" })));
             now
         }
     };
-    let wake = events.hub.subscribe(viewer.property_id());
+    let wake = events.hub.subscribe(&events.log, viewer.property_id());
     let shutdown = events.hub.shutdown.subscribe();
     let now = Instant::now();
     let state = StreamState {
@@ -322,6 +416,8 @@ pub async fn stream(
         slot,
         last_sent: now,
         last_check: now,
+        stale: true,
+        failed: false,
         done: false,
     };
     futures_util::stream::unfold(state, |mut s| async move {
@@ -335,6 +431,7 @@ pub async fn stream(
             let heartbeat = s.events.hub.limits.heartbeat;
             if s.last_check.elapsed() >= heartbeat {
                 s.last_check = Instant::now();
+                s.stale = true;
                 if !(s.recheck)().await {
                     s.done = true;
                     s.pending.push_back(Bytes::from_static(
@@ -343,20 +440,27 @@ pub async fn stream(
                     continue;
                 }
             }
-            s.wake.borrow_and_update();
-            if let Ok(batch) = s.events.log.read_events(&s.viewer, s.cursor, BATCH).await {
-                if let Some(last) = batch.last() {
-                    s.cursor = last.cursor;
-                    for event in &batch {
-                        let data = render(event, &s.side);
-                        s.pending.push_back(frame(
-                            Some(event.cursor),
-                            event.payload.type_name(),
-                            &data,
-                        ));
+            if s.stale && !s.failed {
+                // Noted before the read: a move after it wakes this stream again.
+                s.wake.borrow_and_update();
+                match s.events.log.read_events(&s.viewer, s.cursor, BATCH).await {
+                    Ok(batch) => {
+                        s.stale = batch.len() as i64 >= BATCH;
+                        if let Some(last) = batch.last() {
+                            s.cursor = last.cursor;
+                            for event in &batch {
+                                let data = render(event, &s.side);
+                                s.pending.push_back(frame(
+                                    Some(event.cursor),
+                                    event.payload.type_name(),
+                                    &data,
+                                ));
+                            }
+                            s.last_sent = Instant::now();
+                            continue;
+                        }
                     }
-                    s.last_sent = Instant::now();
-                    continue;
+                    Err(_) => s.failed = true,
                 }
             }
             if s.last_sent.elapsed() >= heartbeat {
@@ -365,13 +469,24 @@ pub async fn stream(
             }
             let until_heartbeat = heartbeat.saturating_sub(s.last_sent.elapsed());
             let until_check = heartbeat.saturating_sub(s.last_check.elapsed());
-            let wait = POLL.min(until_heartbeat).min(until_check);
+            let mut wait = until_heartbeat.min(until_check);
+            if s.failed {
+                wait = wait.min(POLL);
+            }
             let close = s.slot.close.clone();
             tokio::select! {
-                _ = s.wake.changed() => {}
+                moved = s.wake.changed() => {
+                    // The hub keeps the sender while the stream lives; should it go, the
+                    // stream still reads on its heartbeat.
+                    if moved.is_ok() {
+                        s.stale = true;
+                    } else {
+                        actix_web::rt::time::sleep(wait).await;
+                    }
+                }
                 _ = s.shutdown.changed() => {}
                 () = close.notified() => { s.done = true; }
-                () = actix_web::rt::time::sleep(wait) => {}
+                () = actix_web::rt::time::sleep(wait) => { s.failed = false; }
             }
         }
     })

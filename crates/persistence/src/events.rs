@@ -337,6 +337,26 @@ impl EventLog for PgStore {
             .collect()
     }
 
+    async fn head(&self, property_id: PropertyId) -> RepoResult<Option<EventCursor>> {
+        // A backward scan of `events_log_idx`: one index entry, however long the log.
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT xid::text, id FROM events
+              WHERE property_id = $1 AND xid < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY xid DESC, id DESC LIMIT 1",
+        )
+        .bind(property_id)
+        .fetch_optional(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
+        row.map(|(xid, id)| {
+            Ok(EventCursor {
+                xid: parse_xid(&xid)?,
+                id,
+            })
+        })
+        .transpose()
+    }
+
     async fn purge_events(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
         // One statement: the batch goes, and the watermark moves up to the highest xid it
         // removed, so cursors at or below it are answered with `reset`.

@@ -39,6 +39,12 @@ fn too_many_streams() -> ApiError {
     )
 }
 
+/// The database could not say where the stream starts: 503 when it is away (logged by the
+/// outage log), 500 otherwise.
+fn unavailable(error: bellhop_domain::RepositoryError) -> ApiError {
+    ApiError::from(bellhop_application::AppError::from(error))
+}
+
 fn event_stream(
     body: impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> + 'static,
 ) -> HttpResponse {
@@ -84,12 +90,16 @@ pub async fn guest(
     let Some(slot) = events.hub.open(Some(call.session.id)) else {
         return Ok(busy(too_many_streams().with_token(call.token)));
     };
-    let start = Start::resolve(
+    let start = match Start::resolve(
         &*events.log,
         viewer.property_id(),
         cursor(&req, &call.fields).as_deref(),
     )
-    .await;
+    .await
+    {
+        Ok(start) => start,
+        Err(error) => return Ok(busy(unavailable(error).with_token(call.token))),
+    };
     let sessions = state.sessions.clone();
     let token = call.token;
     let recheck: sse::Recheck = Box::new(move || {
@@ -104,7 +114,7 @@ pub async fn guest(
             }
         })
     });
-    let body = sse::stream(events, viewer, Side::Guest, start, recheck, slot).await;
+    let body = sse::stream(events, viewer, Side::Guest, start, recheck, slot);
     Ok(event_stream(body))
 }
 
@@ -134,12 +144,16 @@ pub async fn staff(
         return Ok(busy(too_many_streams().staff()));
     };
     let viewer = bellhop_domain::conversation::Viewer::Staff(call.key.scope.clone());
-    let start = Start::resolve(
+    let start = match Start::resolve(
         &*events.log,
         viewer.property_id(),
         cursor(&req, &call.fields).as_deref(),
     )
-    .await;
+    .await
+    {
+        Ok(start) => start,
+        Err(error) => return Ok(busy(unavailable(error).staff())),
+    };
     let secret = bearer(&req).unwrap_or_default();
     let staff = state.staff.clone();
     let recheck: sse::Recheck = Box::new(move || {
@@ -151,7 +165,7 @@ pub async fn staff(
             }
         })
     });
-    let body = sse::stream(events, viewer, Side::Staff, start, recheck, slot).await;
+    let body = sse::stream(events, viewer, Side::Staff, start, recheck, slot);
     Ok(event_stream(body))
 }
 
