@@ -502,3 +502,334 @@ async fn a_session_beyond_its_stream_limit_closes_its_oldest_and_a_full_process_
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
     assert!(head.to_lowercase().contains("retry-after:"), "{head}");
 }
+
+impl Sse {
+    /// Reads until the response ends (the terminating chunk, or the socket closes), or
+    /// panics after `secs` seconds; returns what arrived.
+    async fn ends(&mut self, secs: u64) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let mut buf = [0u8; 8192];
+        loop {
+            if self.text.contains("\r\n0\r\n\r\n") {
+                return std::mem::take(&mut self.text);
+            }
+            match tokio::time::timeout_at(deadline, self.socket.read(&mut buf)).await {
+                Err(_) => panic!("the stream did not end; got {:?}", self.text),
+                Ok(Ok(0) | Err(_)) => return std::mem::take(&mut self.text),
+                Ok(Ok(n)) => self.text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    }
+}
+
+/// One request over its own connection (a staff key when `key` is set); returns the status
+/// and the whole response.
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    socket.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// A `bellhop serve` process over the test's database; killed when dropped.
+struct Process {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `bellhop serve` (without `--demo`: the test loaded the demo data) and waits
+    /// until it accepts connections.
+    async fn start(pool: &PgPool, extra: &[(&str, &str)]) -> Self {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", database_url(pool))
+            .env("BELLHOP_BIND", addr.to_string())
+            .env("BELLHOP_SESSION_SECRET", SECRET)
+            .env("BELLHOP_SESSION_SECRET_PREVIOUS", PREVIOUS_SECRET)
+            .env("BELLHOP_RATE_LIMIT_PER_SESSION", "0")
+            .env("BELLHOP_RATE_LIMIT_PER_ADDRESS", "0")
+            .env("BELLHOP_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let process = Self {
+            child: command.spawn().unwrap(),
+            addr,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "bellhop never listened"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        process
+    }
+}
+
+/// A write through one process reaches a stream open on another within a second: the
+/// second process learns of it from the database (its `LISTEN`, or its poll). The processes
+/// run on the real clock, so the writes are staff replies (no opening hours, no stay dates)
+/// and the stream a staff stream.
+#[bellhop_testdb::test]
+async fn a_write_through_one_process_reaches_a_stream_on_another_within_a_second(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let ada = app.ada().await;
+    let code = app
+        .start_conversation(&ada, json!({"message": "Towels, please"}))
+        .await;
+    let (reader, writer) = tokio::join!(Process::start(&pool, &[]), Process::start(&pool, &[]));
+    let mut stream = Sse::open(
+        reader.addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    stream.until("event: ready", 5).await;
+    for n in 0..3 {
+        let body = json!({"content": format!("Towels {n}")}).to_string();
+        let path = staff_path(&code, "messages");
+        let (status, reply) = http(writer.addr, "POST", &path, Some(STAFF), &body).await;
+        assert!((200..300).contains(&status), "{reply}");
+        let answered = std::time::Instant::now();
+        stream.until(&format!("Towels {n}"), 5).await;
+        let took = answered.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "the event took {took:?}"
+        );
+    }
+}
+
+/// SIGTERM ends every open stream at once, so clients reconnect elsewhere (actix alone would
+/// wait for them up to its shutdown timeout).
+#[bellhop_testdb::test]
+async fn a_stopping_server_ends_its_streams_promptly(pool: PgPool) {
+    let _app = spawn(pool.clone()).await;
+    let server = Process::start(&pool, &[]).await;
+    let mut bar = Sse::open(
+        server.addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-bar-key")],
+    )
+    .await;
+    bar.until("event: ready", 5).await;
+    let mut staff = Sse::open(
+        server.addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    staff.until("event: ready", 5).await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopped = std::time::Instant::now();
+    bar.ends(3).await;
+    staff.ends(3).await;
+    assert!(stopped.elapsed() < std::time::Duration::from_secs(2));
+}
+
+/// The purge removes events older than the retention; a cursor at or before what it removed
+/// gets `reset`, a cursor after it resumes.
+#[bellhop_testdb::test]
+async fn purged_events_are_gone_and_a_cursor_older_than_the_retention_gets_reset(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[]).await;
+    let ada = app.ada().await;
+    let old = app
+        .start_conversation(&ada, json!({"message": "Old news"}))
+        .await;
+    let recent = app
+        .start_conversation(&ada, json!({"message": "Fresh news"}))
+        .await;
+    let cursor_of = |code: String| {
+        let pool = pool.clone();
+        async move {
+            let (xid, id): (String, i64) =
+                sqlx::query_as("SELECT xid::text, id FROM events WHERE conversation_code = $1")
+                    .bind(code)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            format!("{xid}-{id}")
+        }
+    };
+    let (old_cursor, recent_cursor) = (cursor_of(old.clone()).await, cursor_of(recent).await);
+    sqlx::query(
+        "UPDATE events SET created_at = now() - interval '8 days' WHERE conversation_code = $1",
+    )
+    .bind(&old)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let retention = std::time::Duration::from_secs(604_800);
+    let purged = bellhop_server::notifier::purge(&pool, retention)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(app.count("events").await, 1);
+
+    let staff = [("Authorization", "Bearer demo-staff-key")];
+    let mut stale = Sse::open(
+        addr,
+        &format!("/staff/v1/events?lastEventId={old_cursor}"),
+        &staff,
+    )
+    .await;
+    let text = stale.until("data: {\"type\":\"reset\"}", 5).await;
+    assert!(!text.contains("Fresh news"), "{text}");
+    let mut fresh = Sse::open(
+        addr,
+        &format!("/staff/v1/events?lastEventId={recent_cursor}"),
+        &staff,
+    )
+    .await;
+    let text = fresh.drain(1_500).await;
+    assert!(!text.contains("event: "), "{text}");
+}
+
+#[bellhop_testdb::test]
+async fn a_staff_stream_ends_with_session_ended_when_its_key_is_disabled(pool: PgPool) {
+    let _app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[("BELLHOP_EVENTS_HEARTBEAT_SECS", "1")]).await;
+    let mut stream = Sse::open(
+        addr,
+        "/staff/v1/events",
+        &[("Authorization", "Bearer demo-staff-key")],
+    )
+    .await;
+    stream.until("event: ready", 5).await;
+    let disabled = sqlx::query("UPDATE staff_keys SET enabled = false")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(disabled.rows_affected() > 0);
+    stream.until("data: {\"type\":\"session.ended\"}", 4).await;
+    stream.ends(3).await;
+}
+
+#[bellhop_testdb::test]
+async fn a_guest_stream_ends_with_session_ended_when_the_stay_is_no_longer_in_house(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[("BELLHOP_EVENTS_HEARTBEAT_SECS", "1")]).await;
+    let ada = app.ada().await;
+    let mut stream = Sse::open(
+        addr,
+        &format!("/API/V40/Interactive/Messages/Events?SessionToken={ada}"),
+        &[],
+    )
+    .await;
+    stream.until("event: ready", 5).await;
+    // The check-in moves to tomorrow (the server's clock stands at `midday`).
+    let moved = sqlx::query(
+        "UPDATE guest_stays SET check_in = $1, check_out = $1 + interval '3 days'
+          WHERE last_name = 'Lovelace'",
+    )
+    .bind(midday() + chrono::Duration::days(1))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(moved.rows_affected() > 0);
+    stream.until("data: {\"type\":\"session.ended\"}", 4).await;
+    stream.ends(3).await;
+}
+
+#[bellhop_testdb::test]
+async fn opening_a_stream_counts_for_the_per_session_rate_limit(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(
+        &pool,
+        &[
+            ("BELLHOP_RATE_LIMIT_PER_SESSION", "2"),
+            ("BELLHOP_MAX_STREAMS_PER_SESSION", "10"),
+        ],
+    )
+    .await;
+    let ada = app.ada().await;
+    let path = format!("/API/V40/Interactive/Messages/Events?SessionToken={ada}");
+    let mut first = Sse::open(addr, &path, &[]).await;
+    first.until("event: ready", 5).await;
+    let mut refused = None;
+    let mut open = vec![first];
+    for _ in 0..4 {
+        let mut next = Sse::open(addr, &path, &[]).await;
+        let head = next.until("\r\n\r\n", 5).await;
+        if head.starts_with("HTTP/1.1 429") {
+            refused = Some(next.until("TooManyRequests", 3).await);
+            break;
+        }
+        open.push(next);
+    }
+    assert!(refused.is_some(), "no stream was refused");
+}
+
+#[bellhop_testdb::test]
+async fn a_visitor_stream_carries_only_that_visitors_conversations(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[]).await;
+    let alice = app.visitor("visitor-alice").await;
+    let bob = app.visitor("visitor-bob").await;
+    let open = |token: String| async move {
+        let mut stream = Sse::open(
+            addr,
+            &format!("/API/V40/Interactive/Messages/Events?SessionToken={token}"),
+            &[],
+        )
+        .await;
+        stream.until("event: ready", 5).await;
+        stream
+    };
+    let (mut alice_stream, mut bob_stream) = (open(alice.clone()).await, open(bob).await);
+    let reply = app
+        .post_json(
+            CREATE_VISITOR,
+            json!({"sessionToken": alice, "message": "Alice asks"}),
+        )
+        .await;
+    reply.assert_ok();
+    alice_stream.until("event: conversation.created", 3).await;
+    alice_stream.until("Alice asks", 3).await;
+    let bob_saw = bob_stream.drain(1_500).await;
+    assert!(!bob_saw.contains("event: conversation"), "{bob_saw}");
+    assert!(!bob_saw.contains("Alice asks"), "{bob_saw}");
+}
