@@ -3,8 +3,9 @@
 //!
 //! Idle streams cost no query. While a property has open streams in this process, one
 //! watcher task reads that property's log head ([`EventLog::head`], one index entry) every
-//! 500 ms and at once when a `NOTIFY` for the property arrives (relayed by the server's
-//! listener); when the head moves it bumps the property's generation, and only then do the
+//! 500 ms, and when a `NOTIFY` for the property arrives (relayed by the server's listener) at
+//! once and then every 25 ms for 500 ms, since the event becomes readable only when the
+//! transactions older than its commit have ended; when the head moves it bumps the property's generation, and only then do the
 //! property's streams read their events (a pooled connection for one query each). A waiting
 //! stream holds no connection. `NOTIFY` only wakes the watcher: the table is the truth, so a
 //! lost notification delays delivery by at most the poll interval. Each stream also reads
@@ -38,6 +39,11 @@ use crate::dto::{ConversationDto, MessageDto, StaffConversationDto};
 
 /// How often a property's watcher reads its log head without a wake-up.
 const POLL: Duration = Duration::from_millis(500);
+/// How often a watcher reads the head for [`POLL`] after a `NOTIFY`. A notification comes
+/// at the writer's commit, but its event only becomes readable once every transaction that
+/// started before that commit has ended (on a busy cluster there nearly always is one): the
+/// first read often comes too early, and the next poll would cost up to [`POLL`].
+const EAGER: Duration = Duration::from_millis(25);
 /// Events read per query.
 const BATCH: i64 = 200;
 
@@ -172,6 +178,8 @@ impl Hub {
         let mut shutdown = self.shutdown.subscribe();
         // `None` until the first read: the first head seen counts as a move.
         let mut last: Option<Option<EventCursor>> = None;
+        // Until when to read every [`EAGER`] (a notification arrived).
+        let mut eager_until: Option<Instant> = None;
         loop {
             {
                 // Under the map's lock, so a stream cannot subscribe between the check and
@@ -197,10 +205,14 @@ impl Hub {
                     generation.send_modify(|n| *n = n.wrapping_add(1));
                 }
             }
+            let wait = match eager_until {
+                Some(until) if Instant::now() < until => EAGER,
+                _ => POLL,
+            };
             tokio::select! {
-                () = poke.notified() => {}
+                () = poke.notified() => { eager_until = Some(Instant::now() + POLL); }
                 _ = shutdown.changed() => {}
-                () = actix_web::rt::time::sleep(POLL) => {}
+                () = actix_web::rt::time::sleep(wait) => {}
             }
         }
     }
@@ -476,12 +488,12 @@ pub fn stream(
             let close = s.slot.close.clone();
             tokio::select! {
                 moved = s.wake.changed() => {
-                    // The hub keeps the sender while the stream lives; should it go, the
-                    // stream still reads on its heartbeat.
-                    if moved.is_ok() {
-                        s.stale = true;
-                    } else {
-                        actix_web::rt::time::sleep(wait).await;
+                    s.stale = true;
+                    if moved.is_err() {
+                        // The watcher ended (the process is stopping, or it failed): the
+                        // loop's top ends the stream on shutdown, else a new watcher starts.
+                        let property_id = s.viewer.property_id();
+                        s.wake = s.events.hub.subscribe(&s.events.log, property_id);
                     }
                 }
                 _ = s.shutdown.changed() => {}
@@ -490,4 +502,136 @@ pub fn stream(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use async_trait::async_trait;
+    use bellhop_domain::{property::PropertyId, staff::StaffScope, RepositoryError};
+    use chrono::{DateTime, Utc};
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    /// A log with no events that counts its queries; its head is set by the test.
+    #[derive(Default)]
+    struct CountingLog {
+        heads: AtomicUsize,
+        reads: AtomicUsize,
+        head: Mutex<Option<EventCursor>>,
+        down: AtomicBool,
+    }
+
+    impl CountingLog {
+        fn check(&self) -> RepoResult<()> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(RepositoryError::Unavailable("connection refused".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl EventLog for CountingLog {
+        async fn current_cursor(&self) -> RepoResult<EventCursor> {
+            self.check()?;
+            Ok(EventCursor { xid: 10, id: 0 })
+        }
+        async fn cursor_is_valid(&self, _: PropertyId, _: EventCursor) -> RepoResult<bool> {
+            self.check()?;
+            Ok(true)
+        }
+        async fn read_events(&self, _: &Viewer, _: EventCursor, _: i64) -> RepoResult<Vec<Event>> {
+            self.check()?;
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+        async fn head(&self, _: PropertyId) -> RepoResult<Option<EventCursor>> {
+            self.check()?;
+            self.heads.fetch_add(1, Ordering::SeqCst);
+            Ok(*self.head.lock().unwrap())
+        }
+        async fn purge_events(&self, _: DateTime<Utc>, _: i64) -> RepoResult<u64> {
+            Ok(0)
+        }
+    }
+
+    fn staff(property_id: PropertyId) -> Viewer {
+        Viewer::Staff(StaffScope {
+            property_id,
+            outlet_ids: None,
+        })
+    }
+
+    fn open_streams(events: &Events, property_id: PropertyId, n: usize) {
+        for _ in 0..n {
+            let slot = events.hub.open(None).unwrap();
+            let recheck: Recheck = Box::new(|| Box::pin(async { true }));
+            let start = Start::Ready(EventCursor { xid: 10, id: 0 });
+            let body = stream(
+                events.clone(),
+                staff(property_id),
+                Side::Staff,
+                start,
+                recheck,
+                slot,
+            );
+            actix_web::rt::spawn(async move {
+                let mut body = Box::pin(body);
+                while body.next().await.is_some() {}
+            });
+        }
+    }
+
+    async fn settle(millis: u64) {
+        actix_web::rt::time::sleep(Duration::from_millis(millis)).await;
+    }
+
+    #[actix_web::test]
+    async fn idle_streams_query_nothing_and_read_once_each_when_the_head_moves() {
+        let log = Arc::new(CountingLog::default());
+        let hub = Arc::new(Hub::new(StreamLimits {
+            heartbeat: Duration::from_secs(60),
+            ..StreamLimits::default()
+        }));
+        let events = Events {
+            log: log.clone(),
+            hub: hub.clone(),
+        };
+        open_streams(&events, 1, 200);
+        settle(1_300).await;
+        // One read each to start, and one watcher polling the head: not 200 pollers.
+        assert_eq!(log.reads.load(Ordering::SeqCst), 200);
+        let heads = log.heads.load(Ordering::SeqCst);
+        assert!((2..=5).contains(&heads), "{heads} head queries");
+        assert_eq!(hub.watched_properties(), 1);
+
+        *log.head.lock().unwrap() = Some(EventCursor { xid: 11, id: 1 });
+        hub.wake(1);
+        settle(100).await;
+        assert_eq!(log.reads.load(Ordering::SeqCst), 400);
+
+        hub.shut_down();
+        settle(700).await;
+        assert_eq!(hub.open_streams(), 0);
+        assert_eq!(hub.watched_properties(), 0);
+    }
+
+    #[actix_web::test]
+    async fn a_stream_cannot_start_without_the_database() {
+        let log = CountingLog::default();
+        assert!(matches!(
+            Start::resolve(&log, 1, None).await,
+            Ok(Start::Ready(_))
+        ));
+        log.down.store(true, Ordering::SeqCst);
+        for cursor in [None, Some("12-3"), Some("garbage")] {
+            assert!(matches!(
+                Start::resolve(&log, 1, cursor).await,
+                Err(RepositoryError::Unavailable(_))
+            ));
+        }
+    }
 }
