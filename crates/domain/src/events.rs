@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    conversation::{Conversation, ConversationStatus, Message, MessageType, Viewer},
+    conversation::{Conversation, ConversationStatus, GuestOwner, Message, MessageType, Viewer},
+    outlet::OutletId,
     ports::RepoResult,
     property::PropertyId,
+    stay::StayId,
 };
 
 /// A position in the log: strictly after it, a reader gets every later event.
@@ -88,6 +90,38 @@ pub struct Event {
     pub conversation_code: String,
     pub created_at: DateTime<Utc>,
     pub payload: EventPayload,
+    pub audience: Audience,
+}
+
+/// Who may see an event: its conversation's outlet, and its stay or visitor identifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub outlet_id: OutletId,
+    pub stay_id: Option<StayId>,
+    pub guest_identifier: Option<String>,
+}
+
+impl Audience {
+    /// Whether `viewer` may see the event: a guest the events of their own stay's (or visitor
+    /// identifier's) conversations, staff those of their outlets. The same rule as the
+    /// filter [`EventLog::read_events`] applies in the store, for events read once for a
+    /// whole property and handed out in memory.
+    pub fn admits(&self, viewer: &Viewer) -> bool {
+        match viewer {
+            Viewer::Guest {
+                owner: GuestOwner::Stay(stay_id),
+                ..
+            } => self.stay_id == Some(*stay_id),
+            Viewer::Guest {
+                owner: GuestOwner::Visitor(identifier),
+                ..
+            } => self.guest_identifier.as_deref() == Some(identifier.as_str()),
+            Viewer::Staff(scope) => scope
+                .outlet_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&self.outlet_id)),
+        }
+    }
 }
 
 /// The event log: reading it in order, and forgetting old events.
@@ -112,11 +146,6 @@ pub trait EventLog: Send + Sync {
         after: EventCursor,
         limit: i64,
     ) -> RepoResult<Vec<Event>>;
-    /// The last event of the property that readers can read now (the same prefix
-    /// [`EventLog::read_events`] reads), or `None` when there is none. It only moves forward
-    /// when events become readable (or back after a purge), so a change of it is what tells a
-    /// process's waiting streams of the property to read.
-    async fn head(&self, property_id: PropertyId) -> RepoResult<Option<EventCursor>>;
     /// Deletes at most `batch` events created before `before`; returns how many.
     async fn purge_events(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64>;
 }
@@ -133,6 +162,43 @@ mod tests {
         };
         assert_eq!(EventCursor::parse(&cursor.encode()), Some(cursor));
         assert!(cursor.encode().len() <= 64);
+    }
+
+    #[test]
+    fn an_event_is_seen_by_its_stay_its_visitor_and_staff_of_its_outlet() {
+        use crate::{session::GuestIdentifier, staff::StaffScope};
+        let stay = Audience {
+            outlet_id: 3,
+            stay_id: Some(7),
+            guest_identifier: None,
+        };
+        let visitor = Audience {
+            outlet_id: 3,
+            stay_id: None,
+            guest_identifier: Some("visitor-a".into()),
+        };
+        let guest = |owner| Viewer::Guest {
+            property_id: 1,
+            owner,
+        };
+        let staff = |outlet_ids| {
+            Viewer::Staff(StaffScope {
+                property_id: 1,
+                outlet_ids,
+            })
+        };
+        assert!(stay.admits(&guest(GuestOwner::Stay(7))));
+        assert!(!stay.admits(&guest(GuestOwner::Stay(8))));
+        let a = GuestIdentifier::parse("visitor-a").unwrap();
+        let b = GuestIdentifier::parse("visitor-b").unwrap();
+        assert!(visitor.admits(&guest(GuestOwner::Visitor(a))));
+        assert!(!visitor.admits(&guest(GuestOwner::Visitor(b))));
+        assert!(!stay.admits(&guest(GuestOwner::Visitor(
+            GuestIdentifier::parse("visitor-a").unwrap()
+        ))));
+        assert!(stay.admits(&staff(None)));
+        assert!(stay.admits(&staff(Some(vec![2, 3]))));
+        assert!(!visitor.admits(&staff(Some(vec![2]))));
     }
 
     #[test]

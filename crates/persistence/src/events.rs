@@ -59,7 +59,7 @@
 use async_trait::async_trait;
 use bellhop_domain::{
     conversation::{Conversation, ConversationStatus, Message, MessageType, Viewer},
-    events::{Event, EventCursor, EventLog, EventPayload},
+    events::{Audience, Event, EventCursor, EventLog, EventPayload},
     naming::ConversationType,
     ports::RepoResult,
     property::PropertyId,
@@ -238,6 +238,9 @@ struct EventRow {
     conversation_code: String,
     created_at: DateTime<Utc>,
     data: Value,
+    outlet_id: i64,
+    stay_id: Option<i64>,
+    guest_identifier: Option<String>,
 }
 
 #[async_trait]
@@ -280,7 +283,8 @@ impl EventLog for PgStore {
         limit: i64,
     ) -> RepoResult<Vec<Event>> {
         let mut query = QueryBuilder::new(
-            "SELECT e.xid::text AS xid, e.id, e.conversation_code, e.created_at, e.data
+            "SELECT e.xid::text AS xid, e.id, e.conversation_code, e.created_at, e.data,
+                    e.outlet_id, e.stay_id, e.guest_identifier
                FROM events e WHERE e.property_id = ",
         );
         query.push_bind(viewer.property_id());
@@ -332,29 +336,14 @@ impl EventLog for PgStore {
                     conversation_code: row.conversation_code,
                     created_at: row.created_at,
                     payload: decode_payload(&row.data)?,
+                    audience: Audience {
+                        outlet_id: row.outlet_id,
+                        stay_id: row.stay_id,
+                        guest_identifier: row.guest_identifier,
+                    },
                 })
             })
             .collect()
-    }
-
-    async fn head(&self, property_id: PropertyId) -> RepoResult<Option<EventCursor>> {
-        // A backward scan of `events_log_idx`: one index entry, however long the log.
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT xid::text, id FROM events
-              WHERE property_id = $1 AND xid < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY xid DESC, id DESC LIMIT 1",
-        )
-        .bind(property_id)
-        .fetch_optional(&mut *self.acquire().await?)
-        .await
-        .map_err(db_error)?;
-        row.map(|(xid, id)| {
-            Ok(EventCursor {
-                xid: parse_xid(&xid)?,
-                id,
-            })
-        })
-        .transpose()
     }
 
     async fn purge_events(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
