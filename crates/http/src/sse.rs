@@ -22,7 +22,7 @@ use std::{
     collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
     },
     time::{Duration, Instant},
 };
@@ -80,6 +80,37 @@ pub struct Batch {
     from: EventCursor,
     to: EventCursor,
     events: Vec<Event>,
+    /// Each event's frame, rendered once per side for all the streams that take it.
+    guest_frames: OnceLock<Vec<Bytes>>,
+    staff_frames: OnceLock<Vec<Bytes>>,
+}
+
+impl Batch {
+    fn new(from: EventCursor, to: EventCursor, events: Vec<Event>) -> Self {
+        Self {
+            from,
+            to,
+            events,
+            guest_frames: OnceLock::new(),
+            staff_frames: OnceLock::new(),
+        }
+    }
+
+    fn frames(&self, side: &Side) -> &[Bytes] {
+        let cell = match side {
+            Side::Guest => &self.guest_frames,
+            Side::Staff => &self.staff_frames,
+        };
+        cell.get_or_init(|| {
+            self.events
+                .iter()
+                .map(|event| {
+                    let data = render(event, side);
+                    frame(Some(event.cursor), event.payload.type_name(), &data)
+                })
+                .collect()
+        })
+    }
 }
 
 /// A property's watcher, as the hub keeps it while the property has streams here.
@@ -229,7 +260,7 @@ impl Hub {
                             full = events.len() as i64 >= BATCH;
                             let to = last.cursor;
                             position = Some(to);
-                            let _ = batches.send(Arc::new(Batch { from, to, events }));
+                            let _ = batches.send(Arc::new(Batch::new(from, to, events)));
                         }
                     }
                 }
@@ -377,11 +408,10 @@ impl StreamState {
             self.sync_to = Some(self.sync_to.map_or(batch.to, |to| to.max(batch.to)));
             return;
         }
-        for event in &batch.events {
+        let frames = batch.frames(&self.side);
+        for (event, frame) in batch.events.iter().zip(frames) {
             if event.cursor > self.cursor && event.audience.admits(&self.viewer) {
-                let data = render(event, &self.side);
-                self.pending
-                    .push_back(frame(Some(event.cursor), event.payload.type_name(), &data));
+                self.pending.push_back(frame.clone());
                 self.last_sent = Instant::now();
             }
         }
