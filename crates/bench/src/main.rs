@@ -9,6 +9,7 @@ mod client;
 mod history;
 mod hostile;
 mod stats;
+mod streams;
 
 use std::{
     path::{Path, PathBuf},
@@ -98,6 +99,14 @@ struct Args {
     /// conversations into it and measure again.
     #[arg(long)]
     history: Option<i64>,
+    /// Instead of the load: open this many idle staff event streams and report the server's
+    /// memory and pool connections in use, then time events from a write's answer to a
+    /// stream (--stream-writes at --rate per second, default 20).
+    #[arg(long)]
+    idle_streams: Option<usize>,
+    /// Writes timed by --idle-streams.
+    #[arg(long, default_value_t = 500)]
+    stream_writes: usize,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -237,6 +246,10 @@ async fn start_server(binary: &Path, args: &Args, db_url: &str) -> anyhow::Resul
             args.pool_size
                 .unwrap_or(args.concurrency as u32)
                 .to_string(),
+        )
+        .env(
+            "BELLHOP_MAX_STREAMS",
+            (args.idle_streams.unwrap_or(0) + 10_000).to_string(),
         )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -516,6 +529,16 @@ async fn main() -> anyhow::Result<()> {
             hostile::slow_clients(&address, clients, || server.memory_kib("VmRSS:")).await?;
         let _ = server.child.kill().await;
         return write_report(&root.join(&args.results), "slow-clients", &report);
+    }
+    if let Some(idle) = args.idle_streams {
+        eprintln!("{idle} idle event streams, then event delivery…");
+        let rate = args.rate.unwrap_or(20.0);
+        let report = streams::measure(&address, idle, args.stream_writes, rate, || {
+            server.memory_kib("VmRSS:")
+        })
+        .await?;
+        let _ = server.child.kill().await;
+        return write_report(&root.join(&args.results), "streams", &report);
     }
     if args.soak {
         let report = soak(&server, &args, tokens.clone(), create.clone()).await?;

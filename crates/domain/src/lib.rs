@@ -8,6 +8,7 @@ pub mod clock;
 pub mod conversation;
 pub mod error;
 pub mod event;
+pub mod events;
 pub mod form_details;
 pub mod idempotency;
 pub mod message;

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod outage;
 pub mod rate_limit;
 pub mod routes;
+pub mod sse;
 pub mod state;
 pub mod wire;
 

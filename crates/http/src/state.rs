@@ -55,6 +55,8 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     pub metrics: Metrics,
     pub rate_limits: Arc<RateLimits>,
+    /// The event log and this process's streams (section 11).
+    pub events: crate::sse::Events,
 }
 
 /// The per-session and per-address limiters; `None` where turned off.

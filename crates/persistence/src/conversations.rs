@@ -21,7 +21,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use tracing::instrument;
 
 use crate::{
-    db_error,
+    db_error, events,
     idempotency::{claim, Claim},
     PgStore,
 };
@@ -338,16 +338,19 @@ impl ConversationRepository for PgStore {
             (conversation, events)
         };
         let Some(request) = idempotency else {
-            let mut conn = self.acquire().await?;
-            let (record, events) = created(insert_conversation(&mut conn, &new).await?);
+            let mut tx = self.begin().await?;
+            let (record, events) = created(insert_conversation(&mut tx, &new).await?);
+            events::record(&mut tx, record.property_id, record.id, &events).await?;
+            tx.commit().await.map_err(db_error)?;
             return Ok(Created::New(Written::committed(record, events)));
         };
         let at = new.first_message.created_at;
-        let mut write = match claim(self, new.property_id, &request, at).await? {
+        let mut write = match claim(self, new.property_id, &request, at, None).await? {
             Claim::Replay(response) => return Ok(Created::Replayed(response)),
             Claim::Fresh(write) => write,
         };
         let (record, events) = created(insert_conversation(write.connection(), &new).await?);
+        events::record(write.connection(), record.property_id, record.id, &events).await?;
         Ok(Created::New(Written {
             record,
             events,
@@ -484,18 +487,31 @@ impl ConversationRepository for PgStore {
             }];
             (message, events)
         };
+        let property_id = viewer.property_id();
         let Some(request) = idempotency else {
-            let mut conn = self.acquire().await?;
-            let (record, events) = added(insert_message(&mut conn, viewer, code, message).await?);
+            // The conversation's event lock comes first (see `events`): then this
+            // transaction's events sort after those of every earlier writer.
+            let mut tx = self.begin().await?;
+            events::lock_conversation(&mut tx, viewer, code).await?;
+            let (record, events) = added(insert_message(&mut tx, viewer, code, message).await?);
+            events::record(&mut tx, property_id, record.conversation_id, &events).await?;
+            tx.commit().await.map_err(db_error)?;
             return Ok(Created::New(Written::committed(record, events)));
         };
         let at = message.created_at;
-        let mut write = match claim(self, viewer.property_id(), &request, at).await? {
+        let mut write = match claim(self, property_id, &request, at, Some((viewer, code))).await? {
             Claim::Replay(response) => return Ok(Created::Replayed(response)),
             Claim::Fresh(write) => write,
         };
         let (record, events) =
             added(insert_message(write.connection(), viewer, code, message).await?);
+        events::record(
+            write.connection(),
+            property_id,
+            record.conversation_id,
+            &events,
+        )
+        .await?;
         Ok(Created::New(Written {
             record,
             events,
@@ -514,6 +530,7 @@ impl ConversationRepository for PgStore {
         let side = viewer.side();
         let property_id = viewer.property_id();
         let mut tx = self.begin().await?;
+        events::lock_conversation(&mut tx, viewer, code).await?;
         let conversation = sqlx::query!(
             "SELECT c.id, c.last_seq, c.guest_read_seq, c.staff_read_seq FROM conversations c
               WHERE c.property_id = $1 AND c.code = $2
@@ -574,12 +591,14 @@ impl ConversationRepository for PgStore {
             .await
             .map_err(db_error)?,
         };
-        tx.commit().await.map_err(db_error)?;
-        Ok(vec![ConversationEvent::Read {
+        let events = vec![ConversationEvent::Read {
             conversation_code: code.to_owned(),
             read_by: side,
             last_read_message_code,
-        }])
+        }];
+        events::record(&mut tx, property_id, conversation.id, &events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(events)
     }
 
     #[instrument(skip(self, viewer, code))]
@@ -593,6 +612,7 @@ impl ConversationRepository for PgStore {
         let scope = Scope::of(viewer);
         let property_id = viewer.property_id();
         let mut tx = self.begin().await?;
+        events::lock_conversation(&mut tx, viewer, code).await?;
         let conversation = sqlx::query!(
             "SELECT c.id, c.status FROM conversations c
               WHERE c.property_id = $1 AND c.code = $2
@@ -625,8 +645,10 @@ impl ConversationRepository for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        let events = vec![change.event(code)];
+        events::record(&mut tx, property_id, conversation.id, &events).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(vec![change.event(code)])
+        Ok(events)
     }
 }
 

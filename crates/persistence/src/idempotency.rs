@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use bellhop_domain::{
+    conversation::Viewer,
     idempotency::{key_lifetime, IdempotencyScope, IdempotentRequest},
     ports::{Completion, RepoResult},
     DomainError, RepositoryError,
@@ -66,15 +67,22 @@ impl Completion for ClaimedWrite {
 /// Begins the creating transaction and claims the key in it. A key older than its lifetime
 /// counts as new. If another transaction holds the same key, PostgreSQL makes this wait for it
 /// to finish.
+///
+/// With `conversation` (the viewer and code of an existing conversation the write adds to),
+/// the conversation's event lock is taken first, before the key is written (see `events`).
 pub(crate) async fn claim(
     store: &PgStore,
     property_id: i64,
     request: &IdempotentRequest,
     at: DateTime<Utc>,
+    conversation: Option<(&Viewer, &str)>,
 ) -> RepoResult<Claim> {
     let scope = stored_scope(request.scope);
     let key = request.key.as_str();
     let mut tx = store.begin().await?;
+    if let Some((viewer, code)) = conversation {
+        crate::events::lock_conversation(&mut tx, viewer, code).await?;
+    }
     let claimed = sqlx::query_scalar!(
         r#"INSERT INTO idempotency_keys (property_id, scope, key, request_hash, created_at)
            VALUES ($1, $2, $3, $4, $5)

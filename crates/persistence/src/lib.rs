@@ -10,6 +10,7 @@
 mod cache;
 mod conversations;
 mod error;
+pub mod events;
 mod idempotency;
 mod properties;
 mod reference_data;

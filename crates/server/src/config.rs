@@ -79,6 +79,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "10",
         "failed room verifications per room in 15 minutes before 429; 0 turns it off",
     ),
+    (
+        "BELLHOP_EVENTS_HEARTBEAT_SECS",
+        "15",
+        "keep-alive comment interval of event streams",
+    ),
+    (
+        "BELLHOP_EVENT_RETENTION_SECS",
+        "604800",
+        "how long events stay replayable (7 days)",
+    ),
+    (
+        "BELLHOP_MAX_STREAMS",
+        "10000",
+        "open event streams per process (then 503)",
+    ),
+    (
+        "BELLHOP_MAX_STREAMS_PER_SESSION",
+        "5",
+        "open event streams per guest session in one process",
+    ),
     ("BELLHOP_LOG_FORMAT", "pretty", "pretty or json"),
     ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
 ];
@@ -129,6 +149,12 @@ pub struct Settings {
     pub request_read_timeout: Duration,
     /// Failed room verifications per room in 15 minutes before 429 (0: no limit).
     pub login_failures_per_room: u32,
+    /// Keep-alive interval of event streams (section 11).
+    pub events_heartbeat: Duration,
+    /// How long events stay replayable.
+    pub event_retention: Duration,
+    pub max_streams: usize,
+    pub max_streams_per_session: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -355,9 +381,48 @@ impl Settings {
                 |_| true,
                 "failures per room in 15 minutes, 0 for off",
             )?,
+            events_heartbeat: parse(
+                "BELLHOP_EVENTS_HEARTBEAT_SECS",
+                lookup("BELLHOP_EVENTS_HEARTBEAT_SECS"),
+                15u64,
+                |v| (1..=3600).contains(v),
+                "seconds, 1 to 3600",
+            )
+            .map(Duration::from_secs)?,
+            event_retention: parse(
+                "BELLHOP_EVENT_RETENTION_SECS",
+                lookup("BELLHOP_EVENT_RETENTION_SECS"),
+                604_800u64,
+                |v| (60..=31_536_000).contains(v),
+                "seconds, 60 to 31536000",
+            )
+            .map(Duration::from_secs)?,
+            max_streams: parse(
+                "BELLHOP_MAX_STREAMS",
+                lookup("BELLHOP_MAX_STREAMS"),
+                10_000usize,
+                |v| (1..=1_000_000).contains(v),
+                "streams, 1 to 1000000",
+            )?,
+            max_streams_per_session: parse(
+                "BELLHOP_MAX_STREAMS_PER_SESSION",
+                lookup("BELLHOP_MAX_STREAMS_PER_SESSION"),
+                5usize,
+                |v| (1..=1000).contains(v),
+                "streams, 1 to 1000",
+            )?,
             log_format,
             log_filter,
         })
+    }
+
+    /// The event-stream limits (section 11).
+    pub fn stream_limits(&self) -> bellhop_http::sse::StreamLimits {
+        bellhop_http::sse::StreamLimits {
+            heartbeat: self.events_heartbeat,
+            max_streams: self.max_streams,
+            max_per_session: self.max_streams_per_session,
+        }
     }
 
     /// Whether a signing secret is shorter than the 32 bytes HMAC-SHA256 deserves (worth a
@@ -475,6 +540,26 @@ impl fmt::Display for Settings {
             f,
             "BELLHOP_LOGIN_FAILURES_PER_ROOM     {}",
             self.login_failures_per_room
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_EVENTS_HEARTBEAT_SECS       {}",
+            self.events_heartbeat.as_secs()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_EVENT_RETENTION_SECS        {}",
+            self.event_retention.as_secs()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_MAX_STREAMS                 {}",
+            self.max_streams
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_MAX_STREAMS_PER_SESSION     {}",
+            self.max_streams_per_session
         )?;
         writeln!(
             f,

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod database;
+pub mod notifier;
 pub mod telemetry;
 
 use std::sync::{Arc, Mutex};
@@ -99,7 +100,17 @@ fn assemble(
             clock.clone(),
         ),
         outlets: OutletService::new(store.clone(), clock.clone()),
-        staff: StaffService::new(store.clone(), store.clone(), store.clone(), store, clock),
+        staff: StaffService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            clock,
+        ),
+        events: bellhop_http::sse::Events {
+            log: store,
+            hub: shared.hub.clone(),
+        },
         limits: Limits {
             max_body_bytes: settings.max_body_bytes,
             max_page_length: settings.max_page_length,
@@ -116,6 +127,8 @@ struct Shared {
     metrics: Metrics,
     rate_limits: Arc<RateLimits>,
     stores: Stores,
+    /// The event streams of the process (section 11).
+    hub: Arc<bellhop_http::sse::Hub>,
 }
 
 impl Shared {
@@ -127,6 +140,7 @@ impl Shared {
                 settings.rate_limit_per_address,
             )),
             stores: Stores::default(),
+            hub: Arc::new(bellhop_http::sse::Hub::new(settings.stream_limits())),
         })
     }
 
@@ -205,6 +219,11 @@ impl WorkerStates {
         let store = Arc::new(PgStore::new(pool));
         self.shared.add(store.clone());
         assemble(store, &self.settings, self.clock.clone(), &self.shared)
+    }
+
+    /// The event streams of this process: the listener wakes them, shutdown ends them.
+    pub fn hub(&self) -> Arc<bellhop_http::sse::Hub> {
+        self.shared.hub.clone()
     }
 
     /// Closes every worker's pool (graceful shutdown).

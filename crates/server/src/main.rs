@@ -64,6 +64,18 @@ enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Live-event maintenance.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Delete events older than BELLHOP_EVENT_RETENTION_SECS, in batches (skipped while
+    /// another instance purges).
+    Purge,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +165,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
             let states = std::sync::Arc::new(WorkerStates::new(&settings, clock, workers)?);
             let factory = states.clone();
+            // One LISTEN connection and the purge, on a small pool of their own; streams end
+            // as soon as a stop signal arrives, so clients reconnect to another instance.
+            let hub = states.hub();
+            let events_pool =
+                database::pool_with(database::connect_options(&settings)?, 2, &settings);
+            bellhop_server::notifier::spawn_listener(events_pool.clone(), hub.clone());
+            bellhop_server::notifier::spawn_purger(events_pool, settings.event_retention);
+            bellhop_server::notifier::spawn_shutdown_watch(hub);
             tracing::info!(bind = %settings.bind, workers, "serving");
             let listener = std::net::TcpListener::bind(settings.bind)
                 .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -162,6 +182,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             .await?;
             tracing::info!("stopped accepting; closing the database pools");
             states.close().await;
+            Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::Purge,
+        } => {
+            let pool = prepare(&settings).await?;
+            let deleted = bellhop_server::notifier::purge(&pool, settings.event_retention).await?;
+            pool.close().await;
+            println!("deleted {deleted} events");
             Ok(())
         }
         Command::Migrate => {

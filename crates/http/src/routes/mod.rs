@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod messages;
 pub mod metrics;
@@ -79,6 +80,7 @@ route_table! {
     "/API/V40/System/Session/LoginByRoom" => { post: session::login_by_room },
     "/API/V40/System/Settings/Outlet" => { get: outlets::settings },
     "/API/V40/Interactive/Messages" => { get: messages::list },
+    "/API/V40/Interactive/Messages/Events" => { get: events::guest },
     "/API/V40/Interactive/Messages/Conversations" => {
         post: conversations::create::create,
         get: conversations::list::list,
@@ -100,4 +102,5 @@ route_table! {
     "/staff/v1/conversations/{code}/close" => { post: staff::close::close },
     "/staff/v1/conversations/{code}/reopen" => { post: staff::close::reopen },
     "/staff/v1/unread" => { get: staff::unread::unread },
+    "/staff/v1/events" => { get: events::staff },
 }

@@ -7,6 +7,7 @@ mod helpers;
 
 mod attacks;
 mod conversations_create;
+mod events;
 mod foundation;
 mod guest_api;
 mod hostile;
