@@ -203,12 +203,10 @@ impl Hub {
         };
         // A plain tokio task (the watcher is `Send`): it runs on whichever runtime opened the
         // first stream, actix worker or not, and needs no `LocalSet`.
-        tokio::spawn(self.clone().watch(
-            log.clone(),
-            property_id,
-            sender,
-            watch.poke.clone(),
-        ));
+        tokio::spawn(
+            self.clone()
+                .watch(log.clone(), property_id, sender, watch.poke.clone()),
+        );
         watches.insert(property_id, watch);
         receiver
     }
