@@ -1144,10 +1144,13 @@ async fn hostile_codes_in_paths_and_query_strings_are_plain_unknown_values(pool:
         }
     }
 
-    // Query strings of every GET route of the two APIs.
+    // Query strings of every GET route of the two APIs but the event streams, whose answer
+    // never ends when the request is valid (their hostile query strings and cursors are
+    // tested in `events.rs`).
     let gets: Vec<&str> = ROUTES
         .iter()
         .filter(|(m, p)| *m == "get" && (p.starts_with("/API/") || p.starts_with("/staff/")))
+        .filter(|(_, p)| !p.to_ascii_lowercase().ends_with("/events"))
         .map(|(_, p)| *p)
         .collect();
     for template in &gets {
