@@ -1111,9 +1111,7 @@ async fn a_closed_conversation_takes_no_replies_until_it_is_reopened(pool: PgPoo
         409,
         "ConversationClosed",
     );
-    let guest = guest_says(&app, &ada, &code, "Hello again").await;
-    guest.assert_error(409, "ConversationClosed");
-    assert_eq!(guest.token(), Some(ada.as_str()));
+    // A guest's message would reopen it (section 14): see `workflow.rs`.
     assert_eq!(
         guest_conversation(&app, &ada, &code).await["conversationStatus"],
         "Closed"
