@@ -929,7 +929,8 @@ mod tests {
 
     #[test]
     fn a_quick_reply_is_checked_field_by_field() {
-        let cases: [(fn(&mut QuickReplyEntry), &str); 5] = [
+        type Change = fn(&mut QuickReplyEntry);
+        let cases: [(Change, &str); 5] = [
             (
                 |r| r.code = String::new(),
                 "quickReplies[0] ().code: must be 1 to 50",

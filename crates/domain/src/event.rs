@@ -10,6 +10,10 @@ use crate::{
 
 /// One thing that happened to a conversation.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per write and moved, never stored in bulk: boxing the conversation would only add an allocation"
+)]
 pub enum ConversationEvent {
     /// A conversation was created (by a guest, a visitor or staff), with its first message.
     Created { conversation: Conversation },

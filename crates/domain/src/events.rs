@@ -57,6 +57,10 @@ impl EventCursor {
 
 /// What happened, with the snapshot each side's shape is rendered from.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per write and moved, never stored in bulk: boxing the conversation would only add an allocation"
+)]
 pub enum EventPayload {
     /// A conversation and its first message.
     ConversationCreated(Conversation),
