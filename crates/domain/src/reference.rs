@@ -23,6 +23,7 @@ pub struct RejectedEntry {
 pub enum ReferenceEntity {
     Order,
     StaffKey,
+    Webhook,
 }
 
 /// The field of a refused entry.
@@ -32,7 +33,8 @@ pub enum ReferenceField {
     OutletOrStayCode,
     /// A staff key's secret already belongs to a key of another property.
     KeySecret,
-    /// A staff key's `outlets` names an outlet that is not in its property.
+    /// A staff key's `outlets` (a webhook's `outletCodes`) names an outlet that is not in its
+    /// property.
     Outlets,
 }
 
@@ -57,6 +59,7 @@ pub struct PropertyData {
     pub stays: Vec<StayData>,
     pub orders: Vec<OrderData>,
     pub staff_keys: Vec<StaffKeyData>,
+    pub webhooks: Vec<crate::webhook::WebhookData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,4 +118,5 @@ pub struct LoadSummary {
     pub orders: usize,
     pub interface_tokens: usize,
     pub staff_keys: usize,
+    pub webhooks: usize,
 }

@@ -99,7 +99,11 @@ pub(crate) async fn lock_conversation(
     Ok(row.map(|(id, _)| id))
 }
 
-/// Appends an event of conversation `conversation_id` and notifies listeners at commit.
+/// Appends an event of conversation `conversation_id`, queues one webhook delivery per
+/// enabled endpoint of the property whose filter admits it (the rule of
+/// `bellhop_domain::webhook::WebhookFilter::admits`, applied here so that the event and its
+/// deliveries commit together: nothing to catch up on, no cursor to keep), and notifies
+/// listeners at commit. A property without endpoints costs an index probe, no round trip.
 async fn append(
     conn: &mut PgConnection,
     property_id: PropertyId,
@@ -112,7 +116,16 @@ async fn append(
                                  stay_id, guest_identifier, data)
              SELECT c.property_id, $3, c.id, c.code, c.outlet_id, c.stay_id, c.guest_identifier, $4
                FROM conversations c WHERE c.property_id = $1 AND c.id = $2
-             RETURNING property_id)
+             RETURNING property_id, id, xid, type, conversation_code, outlet_id, created_at, data),
+         hooks AS (
+             INSERT INTO webhook_deliveries (property_id, endpoint_id, event_xid, event_id, event_type,
+                                             conversation_code, outlet_id, event_created_at, data)
+             SELECT e.property_id, w.id, e.xid, e.id, e.type, e.conversation_code, e.outlet_id,
+                    e.created_at, e.data
+               FROM e JOIN webhook_endpoints w ON w.property_id = e.property_id AND w.enabled
+              WHERE w.property_id = $1
+                AND (w.event_types IS NULL OR e.type = ANY(w.event_types))
+                AND (w.outlet_ids IS NULL OR e.outlet_id = ANY(w.outlet_ids)))
          SELECT pg_notify($5, property_id::text) FROM e",
     )
     .bind(property_id)
@@ -300,7 +313,7 @@ impl EventLog for PgStore {
     }
 }
 
-fn parse_xid(raw: &str) -> RepoResult<u64> {
+pub(crate) fn parse_xid(raw: &str) -> RepoResult<u64> {
     raw.parse()
         .map_err(|_| RepositoryError::unexpected("a transaction id is not a number"))
 }
@@ -389,7 +402,7 @@ fn status(raw: &str) -> RepoResult<ConversationStatus> {
     ConversationStatus::parse(raw).ok_or_else(|| bad("an event has an unknown status"))
 }
 
-fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
+pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
     if let Some(c) = data.get("conversation") {
         let messages = c["messages"]
             .as_array()

@@ -79,6 +79,12 @@ async fn load_property(
             .map_err(|field| rejected(ReferenceEntity::StaffKey, index, field))?;
         summary.staff_keys += 1;
     }
+    for (index, hook) in data.webhooks.iter().enumerate() {
+        if !crate::webhooks::upsert_endpoint(tx, property_id, hook).await? {
+            return Err(rejected(ReferenceEntity::Webhook, index, ReferenceField::Outlets).into());
+        }
+        summary.webhooks += 1;
+    }
     Ok(())
 }
 

@@ -99,6 +99,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "5",
         "open event streams per guest session in one process",
     ),
+    (
+        "BELLHOP_WEBHOOK_TIMEOUT_MS",
+        "10000",
+        "time a webhook receiver has to answer an attempt",
+    ),
+    (
+        "BELLHOP_WEBHOOK_RETRY_SCHEDULE",
+        "5,300,1800,7200,18000,36000,36000",
+        "seconds between a webhook delivery's attempts, comma-separated",
+    ),
     ("BELLHOP_LOG_FORMAT", "pretty", "pretty or json"),
     ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
 ];
@@ -155,6 +165,10 @@ pub struct Settings {
     pub event_retention: Duration,
     pub max_streams: usize,
     pub max_streams_per_session: usize,
+    /// Time a webhook receiver has to answer (section 12).
+    pub webhook_timeout: Duration,
+    /// Delays between a webhook delivery's attempts.
+    pub webhook_retry_schedule: bellhop_domain::webhook::RetrySchedule,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -404,6 +418,21 @@ impl Settings {
                 |v| (1..=1_000_000).contains(v),
                 "streams, 1 to 1000000",
             )?,
+            webhook_timeout: parse(
+                "BELLHOP_WEBHOOK_TIMEOUT_MS",
+                lookup("BELLHOP_WEBHOOK_TIMEOUT_MS"),
+                10_000u64,
+                |v| (100..=300_000).contains(v),
+                "milliseconds, 100 to 300000",
+            )
+            .map(Duration::from_millis)?,
+            webhook_retry_schedule: {
+                let raw = lookup("BELLHOP_WEBHOOK_RETRY_SCHEDULE")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| bellhop_domain::webhook::RetrySchedule::DEFAULT.to_owned());
+                bellhop_domain::webhook::RetrySchedule::parse(&raw)
+                    .map_err(|why| ConfigError(format!("BELLHOP_WEBHOOK_RETRY_SCHEDULE: {why}")))?
+            },
             max_streams_per_session: parse(
                 "BELLHOP_MAX_STREAMS_PER_SESSION",
                 lookup("BELLHOP_MAX_STREAMS_PER_SESSION"),
@@ -555,6 +584,16 @@ impl fmt::Display for Settings {
             f,
             "BELLHOP_MAX_STREAMS                 {}",
             self.max_streams
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_WEBHOOK_TIMEOUT_MS          {}",
+            self.webhook_timeout.as_millis()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_WEBHOOK_RETRY_SCHEDULE      {} attempts",
+            self.webhook_retry_schedule.attempts()
         )?;
         writeln!(
             f,

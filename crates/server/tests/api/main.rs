@@ -14,3 +14,4 @@ mod hostile;
 mod reliability;
 mod sessions;
 mod staff;
+mod webhooks;
