@@ -1,8 +1,8 @@
 -- Webhooks (API section 12): per-property endpoints from the reference data, and one delivery
--- row per (event, matching endpoint), inserted by the same statement that appends the event
--- (crates/persistence/src/events.rs), so a committed event has its deliveries and nothing is
--- lost. Workers claim due rows with FOR UPDATE SKIP LOCKED and lease them by moving
--- `next_attempt_at` forward before sending; see crates/persistence/src/webhooks.rs.
+-- row per (event, matching endpoint), inserted by a trigger of the statement that appends the
+-- event, so a committed event has its deliveries and nothing is lost. Workers claim due rows
+-- with FOR UPDATE SKIP LOCKED and lease them by moving `next_attempt_at` forward before
+-- sending; see crates/persistence/src/webhooks.rs.
 
 CREATE TABLE webhook_endpoints (
     property_id  bigint      NOT NULL REFERENCES properties (id) ON DELETE CASCADE,
@@ -60,3 +60,28 @@ CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (created_at) W
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (property_id, endpoint_id, status);
 -- Fan-out looks up a property's enabled endpoints on every event append.
 CREATE INDEX webhook_endpoints_enabled_idx ON webhook_endpoints (property_id) WHERE enabled;
+
+-- The fan-out, in the statement that appends events: a statement-level trigger (one INSERT per
+-- statement, whatever its row count), so that every writer of events queues their deliveries,
+-- whichever code path or build it is (the append of crates/persistence/src/events.rs, a
+-- scheduled job, an older or newer build during a rolling upgrade). The filter is
+-- `bellhop_domain::webhook::WebhookFilter::admits`: NULL types or outlets mean all. A property
+-- without enabled endpoints costs one probe of webhook_endpoints_enabled_idx.
+CREATE FUNCTION queue_webhook_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (property_id, endpoint_id, event_xid, event_id, event_type,
+                                    conversation_code, outlet_id, event_created_at, data)
+    SELECT e.property_id, w.id, e.xid, e.id, e.type, e.conversation_code, e.outlet_id,
+           e.created_at, e.data
+      FROM new_events e
+      JOIN webhook_endpoints w ON w.property_id = e.property_id AND w.enabled
+     WHERE (w.event_types IS NULL OR e.type = ANY (w.event_types))
+       AND (w.outlet_ids IS NULL OR e.outlet_id = ANY (w.outlet_ids));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_queue_webhook_deliveries
+    AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION queue_webhook_deliveries();

@@ -63,7 +63,9 @@ pub struct WebhookFilter {
 }
 
 impl WebhookFilter {
-    /// The rule that the event append applies in the store (`events.rs`), stated once here.
+    /// The rule, stated here: the store applies it in the trigger that queues deliveries as
+    /// events are appended (migration `20261202000030_webhooks.sql`); the black-box filter
+    /// test in `crates/server/tests/api/webhooks.rs` ties the two.
     pub fn admits(&self, event_type: &str, outlet_id: i64) -> bool {
         self.event_types
             .as_ref()

@@ -99,11 +99,7 @@ pub(crate) async fn lock_conversation(
     Ok(row.map(|(id, _)| id))
 }
 
-/// Appends an event of conversation `conversation_id`, queues one webhook delivery per
-/// enabled endpoint of the property whose filter admits it (the rule of
-/// `bellhop_domain::webhook::WebhookFilter::admits`, applied here so that the event and its
-/// deliveries commit together: nothing to catch up on, no cursor to keep), and notifies
-/// listeners at commit. A property without endpoints costs an index probe, no round trip.
+/// Appends an event of conversation `conversation_id` and notifies listeners at commit.
 async fn append(
     conn: &mut PgConnection,
     property_id: PropertyId,
@@ -116,16 +112,7 @@ async fn append(
                                  stay_id, guest_identifier, data)
              SELECT c.property_id, $3, c.id, c.code, c.outlet_id, c.stay_id, c.guest_identifier, $4
                FROM conversations c WHERE c.property_id = $1 AND c.id = $2
-             RETURNING property_id, id, xid, type, conversation_code, outlet_id, created_at, data),
-         hooks AS (
-             INSERT INTO webhook_deliveries (property_id, endpoint_id, event_xid, event_id, event_type,
-                                             conversation_code, outlet_id, event_created_at, data)
-             SELECT e.property_id, w.id, e.xid, e.id, e.type, e.conversation_code, e.outlet_id,
-                    e.created_at, e.data
-               FROM e JOIN webhook_endpoints w ON w.property_id = e.property_id AND w.enabled
-              WHERE w.property_id = $1
-                AND (w.event_types IS NULL OR e.type = ANY(w.event_types))
-                AND (w.outlet_ids IS NULL OR e.outlet_id = ANY(w.outlet_ids)))
+             RETURNING property_id)
          SELECT pg_notify($5, property_id::text) FROM e",
     )
     .bind(property_id)

@@ -1,7 +1,8 @@
 //! Webhook endpoints and their deliveries (API section 12).
 //!
-//! Deliveries are inserted by the event append itself (`events.rs`), one per matching enabled
-//! endpoint, in the event's transaction. A worker then, per endpoint:
+//! Deliveries are inserted by a trigger of the statement that appends events (migration
+//! `20261202000030_webhooks.sql`), one per matching enabled endpoint: an event and its
+//! deliveries commit together, whoever wrote the event. A worker then, per endpoint:
 //!
 //! 1. claims at most N due deliveries in one statement: `FOR UPDATE SKIP LOCKED` picks rows no
 //!    other worker is claiming, and the same statement leases them (counts the attempt and

@@ -811,3 +811,37 @@ async fn a_hanging_endpoint_does_not_delay_another(pool: PgPool) {
     assert!(hanging.received().len() <= bellhop_server::webhooks::PER_ENDPOINT);
     worker.stop().await;
 }
+
+#[bellhop_testdb::test]
+async fn any_writer_of_events_queues_their_deliveries_and_a_rollback_queues_none(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    load_webhooks(&pool, vec![hook("http://127.0.0.1:9/all")]).await;
+    let ada = app.ada().await;
+    app.start_conversation(&ada, json!({"message": "Hi"})).await;
+    let count = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count(pool.clone()).await, 1);
+    // Another writer of events (a job, another build) that knows nothing of webhooks.
+    let insert = "INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id, data)
+                  SELECT property_id, 'conversation.closed', id, code, outlet_id,
+                         '{\"conversationStatus\": \"Closed\"}'::jsonb FROM conversations";
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(insert).execute(&mut *tx).await.unwrap();
+    let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(inside, 2, "queued in the same statement");
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        count(pool.clone()).await,
+        1,
+        "a rolled-back event has no delivery"
+    );
+    sqlx::query(insert).execute(&pool).await.unwrap();
+    assert_eq!(count(pool.clone()).await, 2);
+}
