@@ -109,11 +109,11 @@ pub(crate) async fn upsert_endpoint(
     let outlet_ids: Option<Vec<i64>> = match &hook.outlet_codes {
         None => None,
         Some(codes) => {
-            let ids: Vec<i64> = sqlx::query_scalar(
+            let ids: Vec<i64> = sqlx::query_scalar!(
                 "SELECT id FROM outlets WHERE property_id = $1 AND code = ANY($2) ORDER BY id",
+                property_id,
+                codes.as_slice(),
             )
-            .bind(property_id)
-            .bind(codes)
             .fetch_all(&mut **tx)
             .await
             .map_err(db_error)?;
@@ -126,7 +126,7 @@ pub(crate) async fn upsert_endpoint(
             Some(ids)
         }
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO webhook_endpoints (property_id, url, secret, event_types, outlet_ids, enabled)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (property_id, url) DO UPDATE
@@ -135,20 +135,19 @@ pub(crate) async fn upsert_endpoint(
           WHERE (webhook_endpoints.secret, webhook_endpoints.event_types, webhook_endpoints.outlet_ids,
                  webhook_endpoints.enabled)
                 IS DISTINCT FROM (EXCLUDED.secret, EXCLUDED.event_types, EXCLUDED.outlet_ids, EXCLUDED.enabled)",
+        property_id,
+        hook.url,
+        hook.secret.expose_text(),
+        hook.event_types.as_deref() as Option<&[String]>,
+        outlet_ids.as_deref() as Option<&[i64]>,
+        hook.enabled,
     )
-    .bind(property_id)
-    .bind(&hook.url)
-    .bind(hook.secret.expose_text())
-    .bind(&hook.event_types)
-    .bind(&outlet_ids)
-    .bind(hook.enabled)
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
     Ok(true)
 }
 
-#[derive(sqlx::FromRow)]
 struct ClaimRow {
     property_id: i64,
     id: i64,
@@ -162,7 +161,6 @@ struct ClaimRow {
     body: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct StatusRow {
     property_code: String,
     url: String,
@@ -181,7 +179,7 @@ fn secs(d: Duration) -> f64 {
 impl PgStore {
     /// The enabled endpoints that have deliveries due now.
     pub async fn due_webhook_endpoints(&self) -> RepoResult<Vec<EndpointKey>> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT w.property_id, w.id FROM webhook_endpoints w
               WHERE w.enabled AND EXISTS (
                     SELECT 1 FROM webhook_deliveries d
@@ -193,24 +191,25 @@ impl PgStore {
         .map_err(db_error)?;
         Ok(rows
             .into_iter()
-            .map(|(property_id, endpoint_id)| EndpointKey {
-                property_id,
-                endpoint_id,
+            .map(|row| EndpointKey {
+                property_id: row.property_id,
+                endpoint_id: row.id,
             })
             .collect())
     }
 
     /// The endpoint's url and secret, or `None` when it is gone or disabled.
     pub async fn webhook_endpoint(&self, key: EndpointKey) -> RepoResult<Option<Endpoint>> {
-        let row: Option<(String, String)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT url, secret FROM webhook_endpoints WHERE property_id = $1 AND id = $2 AND enabled",
+            key.property_id,
+            key.endpoint_id,
         )
-        .bind(key.property_id)
-        .bind(key.endpoint_id)
         .fetch_optional(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
-        row.map(|(url, secret)| {
+        row.map(|row| {
+            let (url, secret) = (row.url, row.secret);
             let secret = WebhookSecret::parse(&secret)
                 .map_err(|_| RepositoryError::unexpected("a stored webhook secret is malformed"))?;
             Ok(Endpoint { url, secret })
@@ -226,8 +225,9 @@ impl PgStore {
         limit: i64,
         lease: Duration,
     ) -> RepoResult<Vec<ClaimedDelivery>> {
-        let rows: Vec<ClaimRow> = sqlx::query_as(
-            "WITH due AS (
+        let rows = sqlx::query_as!(
+            ClaimRow,
+            r#"WITH due AS (
                  SELECT d.property_id, d.id FROM webhook_deliveries d
                   WHERE d.property_id = $1 AND d.endpoint_id = $2
                     AND d.status = 'pending' AND d.next_attempt_at <= now()
@@ -239,13 +239,13 @@ impl PgStore {
                     next_attempt_at = now() + make_interval(secs => $4)
                FROM due
               WHERE d.property_id = $1 AND d.property_id = due.property_id AND d.id = due.id
-             RETURNING d.property_id, d.id, d.attempts, d.event_xid::text AS event_xid, d.event_id,
-                       d.conversation_code, d.outlet_id, d.event_created_at, d.data, d.body",
+             RETURNING d.property_id, d.id, d.attempts, d.event_xid::text AS "event_xid!", d.event_id,
+                       d.conversation_code, d.outlet_id, d.event_created_at, d.data, d.body"#,
+            key.property_id,
+            key.endpoint_id,
+            limit,
+            secs(lease),
         )
-        .bind(key.property_id)
-        .bind(key.endpoint_id)
-        .bind(limit)
-        .bind(secs(lease))
         .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -306,7 +306,7 @@ impl PgStore {
                 retry_after.map(secs),
             ),
         };
-        let done = sqlx::query(
+        let done = sqlx::query!(
             "UPDATE webhook_deliveries
                 SET status = $4, body = COALESCE(body, $5), last_status = $6,
                     last_error = COALESCE($7, last_error), last_response = $8,
@@ -314,16 +314,16 @@ impl PgStore {
                                            ELSE now() + make_interval(secs => $9) END,
                     delivered_at = CASE WHEN $4 = 'delivered' THEN now() END
               WHERE property_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'",
+            delivery.property_id,
+            delivery.id,
+            delivery.attempt,
+            status,
+            body,
+            http_status.map(i32::from),
+            error,
+            response,
+            retry_after,
         )
-        .bind(delivery.property_id)
-        .bind(delivery.id)
-        .bind(delivery.attempt)
-        .bind(status)
-        .bind(body)
-        .bind(http_status.map(i32::from))
-        .bind(error)
-        .bind(response)
-        .bind(retry_after)
         .execute(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -332,11 +332,12 @@ impl PgStore {
 
     /// Every endpoint with its deliveries' counts, last error and oldest pending age.
     pub async fn webhook_status(&self) -> RepoResult<Vec<EndpointStatus>> {
-        let rows: Vec<StatusRow> = sqlx::query_as(
-            "SELECT p.code AS property_code, w.url, w.enabled,
-                    count(d.id) FILTER (WHERE d.status = 'pending') AS pending,
-                    count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,
-                    count(d.id) FILTER (WHERE d.status = 'failed') AS failed,
+        let rows = sqlx::query_as!(
+            StatusRow,
+            r#"SELECT p.code AS property_code, w.url, w.enabled,
+                    count(d.id) FILTER (WHERE d.status = 'pending') AS "pending!",
+                    count(d.id) FILTER (WHERE d.status = 'delivered') AS "delivered!",
+                    count(d.id) FILTER (WHERE d.status = 'failed') AS "failed!",
                     (SELECT x.last_error FROM webhook_deliveries x
                       WHERE x.property_id = w.property_id AND x.endpoint_id = w.id
                         AND x.last_error IS NOT NULL
@@ -347,7 +348,7 @@ impl PgStore {
                JOIN properties p ON p.id = w.property_id
                LEFT JOIN webhook_deliveries d ON d.property_id = w.property_id AND d.endpoint_id = w.id
               GROUP BY p.code, w.property_id, w.id, w.url, w.enabled
-              ORDER BY p.code, w.url",
+              ORDER BY p.code, w.url"#,
         )
         .fetch_all(&mut *self.acquire().await?)
         .await
@@ -370,12 +371,12 @@ impl PgStore {
     /// Queues `failed` deliveries again with a fresh schedule: all of them, or those of events
     /// since `since`. Returns how many.
     pub async fn retry_failed_webhooks(&self, since: Option<DateTime<Utc>>) -> RepoResult<u64> {
-        let done = sqlx::query(
+        let done = sqlx::query!(
             "UPDATE webhook_deliveries
                 SET status = 'pending', attempts = 0, next_attempt_at = now()
               WHERE status = 'failed' AND ($1::timestamptz IS NULL OR event_created_at >= $1)",
+            since,
         )
-        .bind(since)
         .execute(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
@@ -384,7 +385,7 @@ impl PgStore {
 
     /// Seconds since the oldest pending delivery was queued (0 when none is).
     pub async fn oldest_pending_webhook_secs(&self) -> RepoResult<f64> {
-        let age: Option<f64> = sqlx::query_scalar(
+        let age = sqlx::query_scalar!(
             "SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8
                FROM webhook_deliveries WHERE status = 'pending'",
         )

@@ -629,6 +629,28 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_default_to_the_spec_and_bad_ones_stop_the_start() {
+        let s = settings(&[], true).unwrap();
+        assert_eq!(s.webhook_timeout, Duration::from_secs(10));
+        assert_eq!(s.webhook_retry_schedule.attempts(), 8);
+        assert_eq!(
+            s.webhook_retry_schedule.after_failure(2),
+            Some(Duration::from_secs(300))
+        );
+        let short = settings(&[("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "1,2")], true).unwrap();
+        assert_eq!(short.webhook_retry_schedule.attempts(), 3);
+        for (name, value) in [
+            ("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+            ("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "5,-1"),
+            ("BELLHOP_WEBHOOK_TIMEOUT_MS", "0"),
+            ("BELLHOP_WEBHOOK_TIMEOUT_MS", "ten"),
+        ] {
+            let error = settings(&[(name, value)], true).unwrap_err();
+            assert!(error.0.starts_with(name), "{}", error.0);
+        }
+    }
+
+    #[test]
     fn defaults_follow_the_spec() {
         let s = settings(&[], true).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
