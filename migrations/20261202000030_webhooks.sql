@@ -58,6 +58,8 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (property_id, endp
 -- The oldest pending delivery (metrics, status).
 CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (created_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (property_id, endpoint_id, status);
+-- Delivered rows are purged after the event retention (the worker, hourly).
+CREATE INDEX webhook_deliveries_delivered_idx ON webhook_deliveries (delivered_at) WHERE status = 'delivered';
 -- Fan-out looks up a property's enabled endpoints on every event append.
 CREATE INDEX webhook_endpoints_enabled_idx ON webhook_endpoints (property_id) WHERE enabled;
 

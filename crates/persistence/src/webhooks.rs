@@ -394,4 +394,26 @@ impl PgStore {
         .map_err(db_error)?;
         Ok(age.unwrap_or(0.0).max(0.0))
     }
+
+    /// Deletes at most `batch` deliveries delivered before `before` (oldest first, through
+    /// `webhook_deliveries_delivered_idx`); returns how many. Failed and pending ones stay.
+    pub async fn purge_delivered_webhooks(
+        &self,
+        before: DateTime<Utc>,
+        batch: i64,
+    ) -> RepoResult<u64> {
+        let done = sqlx::query!(
+            "DELETE FROM webhook_deliveries WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM webhook_deliveries
+                  WHERE status = 'delivered' AND delivered_at < $1
+                  ORDER BY delivered_at LIMIT $2))
+               AND status = 'delivered' AND delivered_at < $1",
+            before,
+            batch,
+        )
+        .execute(&mut *self.acquire().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
 }

@@ -41,12 +41,16 @@ const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// How long stopping waits for the attempts in flight before cutting them (a cut attempt is
 /// sent again when its lease ends).
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How often delivered deliveries older than the retention are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the worker needs from configuration.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub timeout: Duration,
     pub schedule: RetrySchedule,
+    /// Delivered deliveries are deleted after this long (the event retention).
+    pub keep_delivered: Duration,
 }
 
 impl From<&Settings> for WorkerSettings {
@@ -54,6 +58,7 @@ impl From<&Settings> for WorkerSettings {
         Self {
             timeout: settings.webhook_timeout,
             schedule: settings.webhook_retry_schedule.clone(),
+            keep_delivered: settings.event_retention,
         }
     }
 }
@@ -121,9 +126,14 @@ async fn run(pool: PgPool, shared: Arc<Shared>) {
     let mut stop = shared.stop.clone();
     let mut endpoints = JoinSet::new();
     let mut failures: u32 = 0;
+    let mut purged_at: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             break;
+        }
+        if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            purged_at = Some(tokio::time::Instant::now());
+            purge_delivered(&shared).await;
         }
         match shared.store.due_webhook_endpoints().await {
             Ok(due) => {
@@ -167,6 +177,24 @@ async fn run(pool: PgPool, shared: Arc<Shared>) {
     }
     listener.abort();
     while endpoints.join_next().await.is_some() {}
+}
+
+/// Deletes what was delivered longer ago than the retention, in batches; failed and pending
+/// deliveries stay. Several instances may do it at once: each batch skips what another took.
+async fn purge_delivered(shared: &Shared) {
+    let keep = chrono::Duration::from_std(shared.settings.keep_delivered)
+        .unwrap_or(chrono::Duration::days(7));
+    let before = chrono::Utc::now() - keep;
+    loop {
+        match shared.store.purge_delivered_webhooks(before, 5_000).await {
+            Ok(n) if n == 5_000 => continue,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot purge delivered webhook deliveries");
+                return;
+            }
+        }
+    }
 }
 
 /// Relays `NOTIFY bellhop_events` to the worker; reconnects after a failure.

@@ -69,6 +69,7 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
         bellhop_server::webhooks::WorkerSettings {
             timeout: std::time::Duration::from_millis(500),
             schedule: bellhop_domain::webhook::RetrySchedule::parse("0.1").unwrap(),
+            keep_delivered: std::time::Duration::from_secs(3600),
         },
         None,
     )

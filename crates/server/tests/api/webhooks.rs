@@ -198,6 +198,7 @@ fn worker_at(
         WorkerSettings {
             timeout: Duration::from_millis(timeout_ms),
             schedule: RetrySchedule::parse(schedule).unwrap(),
+            keep_delivered: Duration::from_secs(3600),
         },
         metrics,
     )
@@ -522,6 +523,22 @@ async fn after_the_last_attempt_a_delivery_is_failed_until_an_operator_retries_i
     wait_until_settled(&pool, 5).await;
     assert_eq!(delivery_rows(&pool).await[0].1, "delivered");
     worker.stop().await;
+    // Delivered rows go after the retention; nothing younger does.
+    let now = chrono::Utc::now();
+    assert_eq!(
+        store
+            .purge_delivered_webhooks(now - chrono::Duration::hours(1), 10)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_delivered_webhooks(now + chrono::Duration::seconds(1), 10)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[bellhop_testdb::test]
