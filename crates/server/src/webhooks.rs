@@ -187,7 +187,7 @@ async fn purge_delivered(shared: &Shared) {
     let before = chrono::Utc::now() - keep;
     loop {
         match shared.store.purge_delivered_webhooks(before, 5_000).await {
-            Ok(n) if n == 5_000 => continue,
+            Ok(5_000) => continue,
             Ok(_) => return,
             Err(error) => {
                 tracing::warn!(%error, "cannot purge delivered webhook deliveries");
