@@ -11,5 +11,6 @@ pub mod secrets;
 pub mod sessions;
 pub mod staff;
 pub mod tokens;
+pub mod webhooks;
 
 pub use error::AppError;

@@ -13,6 +13,7 @@ use bellhop_domain::{
         ReferenceData, ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
     session::parse_language_code,
+    webhook::{self, WebhookData, WebhookSecret},
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -49,6 +50,8 @@ pub struct PropertyEntry {
     pub staff_keys: Vec<StaffKeyEntry>,
     #[serde(default)]
     pub quick_replies: Vec<QuickReplyEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookEntry>,
 }
 
 fn yes() -> bool {
@@ -145,6 +148,33 @@ pub struct QuickReplyEntry {
     pub outlet_codes: Option<Vec<String>>,
 }
 
+/// A webhook endpoint (API section 12). `events` missing or empty: every event type;
+/// `outletCodes` missing: every outlet.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookEntry {
+    pub url: String,
+    pub secret: String,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    #[serde(default)]
+    pub outlet_codes: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl std::fmt::Debug for WebhookEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEntry")
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .field("events", &self.events)
+            .field("outlet_codes", &self.outlet_codes)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
 /// A refused entry in the file's words: its path, what it is, and what does not resolve.
 pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
     let (p, i) = (entry.property, entry.index);
@@ -184,6 +214,17 @@ pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
                 .unwrap_or_default();
             format!(
                 "properties[{p}].quickReplies[{i}] ({code}): outletCodes names an outlet that is not in property {}.",
+                property.code
+            )
+        }
+        (ReferenceEntity::Webhook, _) => {
+            let url = property
+                .webhooks
+                .get(i)
+                .map(|w| w.url.as_str())
+                .unwrap_or_default();
+            format!(
+                "properties[{p}].webhooks[{i}] ({url}).outletCodes: names an outlet that is not in property {}.",
                 property.code
             )
         }
@@ -530,6 +571,7 @@ fn validate_property(
             )
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+    let webhooks = validate_webhooks(path, entry)?;
 
     Ok(PropertyData {
         code: entry.code.clone(),
@@ -544,6 +586,7 @@ fn validate_property(
         orders,
         staff_keys,
         quick_replies,
+        webhooks,
     })
 }
 
@@ -588,6 +631,63 @@ fn validate_quick_reply(
         content: reply.content.clone(),
         outlet_codes: reply.outlet_codes.clone(),
     })
+}
+
+/// A property's webhooks: an http(s) url unique in the property, a Standard Webhooks
+/// secret, known event types, outlets of the property. Errors name the entry by its url and
+/// never quote the secret.
+fn validate_webhooks(
+    path: &str,
+    entry: &PropertyEntry,
+) -> Result<Vec<WebhookData>, ReferenceFileError> {
+    unique(
+        &format!("{path}.webhooks"),
+        "url",
+        entry.webhooks.iter().map(|w| w.url.as_str()),
+    )?;
+    entry
+        .webhooks
+        .iter()
+        .enumerate()
+        .map(|(i, hook)| {
+            let at = format!("{path}.webhooks[{i}] ({})", hook.url);
+            text_field(&at, "url", &hook.url, 2000)?;
+            let scheme_ok = hook.url.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+                    && !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && !rest.chars().any(char::is_whitespace)
+            });
+            if !scheme_ok {
+                return fail(format!("{at}.url"), "must be an http:// or https:// URL");
+            }
+            let secret = WebhookSecret::parse(&hook.secret)
+                .or_else(|why| fail(format!("{at}.secret"), why))?;
+            let event_types = webhook::event_types(hook.events.as_deref()).or_else(|unknown| {
+                fail(
+                    format!("{at}.events"),
+                    format!("\"{unknown}\" is not an event type"),
+                )
+            })?;
+            if let Some(codes) = &hook.outlet_codes {
+                for (o, code) in codes.iter().enumerate() {
+                    if !entry.outlets.iter().any(|outlet| &outlet.code == code) {
+                        return fail(
+                            format!("{at}.outletCodes[{o}]"),
+                            format!("\"{code}\" is not an outlet of this property"),
+                        );
+                    }
+                }
+            }
+            Ok(WebhookData {
+                url: hook.url.clone(),
+                secret,
+                event_types,
+                outlet_codes: hook.outlet_codes.clone(),
+                enabled: hook.enabled,
+            })
+        })
+        .collect()
 }
 
 fn outlet(
@@ -743,6 +843,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                     outlet_codes: Some(vec!["BAR".into()]),
                 },
             ],
+            webhooks: Vec::new(),
         }],
     }
 }
@@ -1016,6 +1117,109 @@ mod tests {
             error.contains("stays[0] (DEMO-STAY-101).checkOut"),
             "{error}"
         );
+    }
+
+    const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn with_hook(hook: &str) -> Result<ReferenceData, ReferenceFileError> {
+        let mut file = serde_json::to_value(demo_file(Utc::now())).unwrap();
+        file["properties"][0]["webhooks"] = serde_json::from_str(hook).unwrap();
+        parse_reference_file(&file.to_string(), FileFormat::Json)
+    }
+
+    #[test]
+    fn a_webhook_is_read_from_json_with_its_defaults() {
+        let data = with_hook(&format!(
+            r#"[{{"url": "https://pms.example/hook", "secret": "{HOOK_SECRET}"}},
+                {{"url": "http://bridge.example/in", "secret": "{HOOK_SECRET}",
+                  "events": ["message.created"], "outletCodes": ["BAR"], "enabled": false}}]"#
+        ))
+        .unwrap();
+        let hooks = &data.properties[0].webhooks;
+        assert_eq!(hooks.len(), 2);
+        assert!(
+            hooks[0].enabled && hooks[0].event_types.is_none() && hooks[0].outlet_codes.is_none()
+        );
+        assert_eq!(hooks[0].secret.key().len(), 24);
+        assert!(!hooks[1].enabled);
+        assert_eq!(
+            hooks[1].event_types.as_deref(),
+            Some(&["message.created".to_owned()][..])
+        );
+        assert_eq!(
+            hooks[1].outlet_codes.as_deref(),
+            Some(&["BAR".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn a_webhook_is_read_from_toml() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].webhooks = Vec::new();
+        let toml = format!(
+            "{}\n[[properties.webhooks]]\nurl = \"https://pms.example/hook\"\nsecret = \"{HOOK_SECRET}\"\nevents = [\"conversation.created\"]\n",
+            toml::to_string(&file).unwrap()
+        );
+        let data = parse_reference_file(&toml, FileFormat::Toml).unwrap();
+        assert_eq!(
+            data.properties[0].webhooks[0].url,
+            "https://pms.example/hook"
+        );
+    }
+
+    #[test]
+    fn a_malformed_webhook_is_named_by_its_url_and_field() {
+        let cases = [
+            (
+                format!(r#"[{{"url": "ftp://x.example/", "secret": "{HOOK_SECRET}"}}]"#),
+                "webhooks[0] (ftp://x.example/).url: must be an http:// or https:// URL",
+            ),
+            (
+                r#"[{"url": "https://x.example/", "secret": "whsec_c2hvcnQ="}]"#.to_owned(),
+                "webhooks[0] (https://x.example/).secret: must encode 24 to 64 bytes",
+            ),
+            (
+                r#"[{"url": "https://x.example/", "secret": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]"#.to_owned(),
+                "webhooks[0] (https://x.example/).secret: must start with whsec_",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}", "events": ["message.sent"]}}]"#),
+                "webhooks[0] (https://x.example/).events: \"message.sent\" is not an event type",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}", "outletCodes": ["GYM"]}}]"#),
+                "webhooks[0] (https://x.example/).outletCodes[0]: \"GYM\" is not an outlet of this property",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}"}}, {{"url": "https://x.example/", "secret": "{HOOK_SECRET}"}}]"#),
+                "webhooks: url \"https://x.example/\" appears twice",
+            ),
+        ];
+        for (hook, expected) in cases {
+            let error = with_hook(&hook).unwrap_err().0;
+            assert!(error.ends_with(expected), "{error} / {expected}");
+            assert!(
+                !error.contains("MfKQ9r8GKYqr"),
+                "the secret leaked: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_webhook_entrys_debug_output_hides_the_secret() {
+        let data = with_hook(&format!(
+            r#"[{{"url": "https://pms.example/hook", "secret": "{HOOK_SECRET}"}}]"#
+        ))
+        .unwrap();
+        assert!(!format!("{data:?}").contains("MfKQ9r8GKYqr"));
+        let entry = WebhookEntry {
+            url: "https://pms.example/hook".into(),
+            secret: HOOK_SECRET.into(),
+            events: None,
+            outlet_codes: None,
+            enabled: true,
+        };
+        assert!(!format!("{entry:?}").contains("MfKQ9r8GKYqr"));
     }
 
     #[test]

@@ -18,6 +18,19 @@ use crate::{
     stay::StayId,
 };
 
+/// Every event type of section 11's table (with the workflow types of section 14): what a
+/// webhook's `events` may name, and what it receives when it names none.
+pub const EVENT_TYPES: &[&str] = &[
+    "conversation.created",
+    "message.created",
+    "conversation.read",
+    "conversation.closed",
+    "conversation.reopened",
+    "conversation.assigned",
+    "note.created",
+    "conversation.overdue",
+];
+
 /// A position in the log: strictly after it, a reader gets every later event.
 ///
 /// On the wire it is `"{xid}-{id}"`: opaque to clients, at most 64 characters of
@@ -180,6 +193,24 @@ pub trait EventLog: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_payload_type_is_a_known_event_type() {
+        use crate::conversation::ConversationStatus;
+        let payloads = [
+            EventPayload::StatusChanged(ConversationStatus::Closed),
+            EventPayload::StatusChanged(ConversationStatus::Open),
+            EventPayload::ConversationRead {
+                read_by: MessageType::Guest,
+                last_read_message_code: "M".into(),
+            },
+        ];
+        for payload in payloads {
+            assert!(EVENT_TYPES.contains(&payload.type_name()), "{payload:?}");
+        }
+        assert!(EVENT_TYPES.contains(&"conversation.created"));
+        assert!(EVENT_TYPES.contains(&"message.created"));
+    }
 
     #[test]
     fn a_cursor_reads_back_what_it_wrote() {

@@ -27,5 +27,6 @@ pub mod staff;
 pub mod stay;
 pub mod text;
 pub mod verification;
+pub mod webhook;
 
 pub use error::{DomainError, ErrorCode, RepositoryError};

@@ -24,6 +24,7 @@ pub enum ReferenceEntity {
     Order,
     StaffKey,
     QuickReply,
+    Webhook,
 }
 
 /// The field of a refused entry.
@@ -33,8 +34,8 @@ pub enum ReferenceField {
     OutletOrStayCode,
     /// A staff key's secret already belongs to a key of another property.
     KeySecret,
-    /// A staff key's `outlets` (or a quick reply's `outletCodes`) names an outlet that is not
-    /// in its property.
+    /// A staff key's `outlets` (or a quick reply's or a webhook's `outletCodes`) names an
+    /// outlet that is not in its property.
     Outlets,
 }
 
@@ -60,6 +61,7 @@ pub struct PropertyData {
     pub orders: Vec<OrderData>,
     pub staff_keys: Vec<StaffKeyData>,
     pub quick_replies: Vec<QuickReplyData>,
+    pub webhooks: Vec<crate::webhook::WebhookData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,4 +133,5 @@ pub struct LoadSummary {
     pub interface_tokens: usize,
     pub staff_keys: usize,
     pub quick_replies: usize,
+    pub webhooks: usize,
 }

@@ -310,7 +310,7 @@ impl EventLog for PgStore {
     }
 }
 
-fn parse_xid(raw: &str) -> RepoResult<u64> {
+pub(crate) fn parse_xid(raw: &str) -> RepoResult<u64> {
     raw.parse()
         .map_err(|_| RepositoryError::unexpected("a transaction id is not a number"))
 }
@@ -409,7 +409,7 @@ fn status(raw: &str) -> RepoResult<ConversationStatus> {
     ConversationStatus::parse(raw).ok_or_else(|| bad("an event has an unknown status"))
 }
 
-fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
+pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
     if let Some(c) = data.get("conversation") {
         let messages = c["messages"]
             .as_array()

@@ -87,6 +87,12 @@ async fn load_property(
         }
         summary.quick_replies += 1;
     }
+    for (index, hook) in data.webhooks.iter().enumerate() {
+        if !crate::webhooks::upsert_endpoint(tx, property_id, hook).await? {
+            return Err(rejected(ReferenceEntity::Webhook, index, ReferenceField::Outlets).into());
+        }
+        summary.webhooks += 1;
+    }
     Ok(())
 }
 

@@ -14,4 +14,5 @@ mod hostile;
 mod reliability;
 mod sessions;
 mod staff;
+mod webhooks;
 mod workflow;
