@@ -2,6 +2,8 @@
 //! (section 11 of the spec), as values. They are what live events, webhooks and an event log
 //! are built from.
 
+use chrono::{DateTime, Utc};
+
 use crate::conversation::{Conversation, ConversationStatus, Message, Side};
 
 /// One thing that happened to a conversation.
@@ -24,6 +26,11 @@ pub enum ConversationEvent {
     Closed { conversation_code: String },
     /// The conversation was reopened.
     Reopened { conversation_code: String },
+    /// The reply a guest waits for became overdue (section 14); staff only.
+    Overdue {
+        conversation_code: String,
+        reply_due_at: DateTime<Utc>,
+    },
 }
 
 impl ConversationEvent {
@@ -35,6 +42,7 @@ impl ConversationEvent {
             Self::Read { .. } => "conversation.read",
             Self::Closed { .. } => "conversation.closed",
             Self::Reopened { .. } => "conversation.reopened",
+            Self::Overdue { .. } => "conversation.overdue",
         }
     }
 
@@ -49,7 +57,10 @@ impl ConversationEvent {
                 conversation_code, ..
             }
             | Self::Closed { conversation_code }
-            | Self::Reopened { conversation_code } => conversation_code,
+            | Self::Reopened { conversation_code }
+            | Self::Overdue {
+                conversation_code, ..
+            } => conversation_code,
         }
     }
 

@@ -68,6 +68,8 @@ pub enum EventPayload {
     },
     /// The status changed to this one.
     StatusChanged(ConversationStatus),
+    /// The awaited reply became overdue at this due time (staff only).
+    Overdue { reply_due_at: DateTime<Utc> },
 }
 
 impl EventPayload {
@@ -79,7 +81,13 @@ impl EventPayload {
             Self::ConversationRead { .. } => "conversation.read",
             Self::StatusChanged(ConversationStatus::Closed) => "conversation.closed",
             Self::StatusChanged(ConversationStatus::Open) => "conversation.reopened",
+            Self::Overdue { .. } => "conversation.overdue",
         }
+    }
+
+    /// Whether only staff may see it (the guest side never learns of it).
+    pub fn staff_only(&self) -> bool {
+        matches!(self, Self::Overdue { .. })
     }
 }
 

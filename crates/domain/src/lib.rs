@@ -20,6 +20,7 @@ pub mod paging;
 pub mod ports;
 pub mod property;
 pub mod reference;
+pub mod reply_clock;
 pub mod session;
 pub mod staff;
 pub mod stay;

@@ -64,6 +64,7 @@ use bellhop_domain::{
     naming::ConversationType,
     ports::RepoResult,
     property::PropertyId,
+    reply_clock::ReplyClock,
     RepositoryError,
 };
 use chrono::{DateTime, Utc};
@@ -99,7 +100,9 @@ pub(crate) async fn lock_conversation(
     Ok(row.map(|(id, _)| id))
 }
 
-/// Appends an event of conversation `conversation_id` and notifies listeners at commit.
+/// Appends an event of conversation `conversation_id` and notifies listeners at commit. A
+/// staff-only event (`conversation.overdue`) is stored without the conversation's stay or
+/// visitor identifier: no guest reader's filter can match it.
 async fn append(
     conn: &mut PgConnection,
     property_id: PropertyId,
@@ -110,7 +113,9 @@ async fn append(
         "WITH e AS (
              INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id,
                                  stay_id, guest_identifier, data)
-             SELECT c.property_id, $3, c.id, c.code, c.outlet_id, c.stay_id, c.guest_identifier, $4
+             SELECT c.property_id, $3, c.id, c.code, c.outlet_id,
+                    CASE WHEN $6 THEN NULL ELSE c.stay_id END,
+                    CASE WHEN $6 THEN NULL ELSE c.guest_identifier END, $4
                FROM conversations c WHERE c.property_id = $1 AND c.id = $2
              RETURNING property_id)
          SELECT pg_notify($5, property_id::text) FROM e",
@@ -120,6 +125,7 @@ async fn append(
     .bind(payload.type_name())
     .bind(encode_payload(payload))
     .bind(CHANNEL)
+    .bind(payload.staff_only())
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
@@ -159,6 +165,9 @@ fn payload_of(event: &ConversationEvent) -> EventPayload {
         },
         ConversationEvent::Closed { .. } => EventPayload::StatusChanged(ConversationStatus::Closed),
         ConversationEvent::Reopened { .. } => EventPayload::StatusChanged(ConversationStatus::Open),
+        ConversationEvent::Overdue { reply_due_at, .. } => EventPayload::Overdue {
+            reply_due_at: *reply_due_at,
+        },
     }
 }
 
@@ -313,7 +322,7 @@ fn encode_message(m: &Message) -> Value {
         "createdAt": m.created_at, "messageType": m.message_type.as_str(), "content": m.content,
         "firstName": m.first_name, "lastName": m.last_name,
         "serviceCenterName": m.service_center_name, "languageCode": m.language_code,
-        "isTranslated": m.is_translated, "isRead": m.is_read,
+        "isTranslated": m.is_translated, "isRead": m.is_read, "automatic": m.automatic,
     })
 }
 
@@ -329,6 +338,8 @@ fn encode_payload(payload: &EventPayload) -> Value {
                 "conversationType": c.conversation_type.as_str(),
                 "orderFormDetails": c.order_form_details, "createdAt": c.created_at,
                 "lastMessageAt": c.last_message_at, "unreadCount": c.unread_count,
+                "awaitingReplySince": c.reply_clock.awaiting_since,
+                "replyDueAt": c.reply_clock.due_at,
                 "messages": c.messages.iter().map(encode_message).collect::<Vec<_>>(),
             }
         }),
@@ -338,6 +349,7 @@ fn encode_payload(payload: &EventPayload) -> Value {
             last_read_message_code,
         } => json!({ "readBy": read_by.as_str(), "lastReadMessageCode": last_read_message_code }),
         EventPayload::StatusChanged(status) => json!({ "conversationStatus": status.as_str() }),
+        EventPayload::Overdue { reply_due_at } => json!({ "replyDueAt": reply_due_at }),
     }
 }
 
@@ -366,6 +378,13 @@ fn time(v: &Value, field: &str) -> RepoResult<DateTime<Utc>> {
     serde_json::from_value(v[field].clone()).map_err(|_| bad("an event snapshot lacks a time"))
 }
 
+fn optional_time(v: &Value, field: &str) -> RepoResult<Option<DateTime<Utc>>> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => time(v, field).map(Some),
+    }
+}
+
 fn decode_message(v: &Value) -> RepoResult<Message> {
     Ok(Message {
         id: int(v, "id")?,
@@ -382,6 +401,7 @@ fn decode_message(v: &Value) -> RepoResult<Message> {
         language_code: text(v, "languageCode")?,
         is_translated: v["isTranslated"].as_bool().unwrap_or(false),
         is_read: v["isRead"].as_bool().unwrap_or(false),
+        automatic: v["automatic"].as_bool().unwrap_or(false),
     })
 }
 
@@ -420,10 +440,21 @@ fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
             last_message_at: time(c, "lastMessageAt")?,
             unread_count: int(c, "unreadCount")?,
             messages,
+            reply_clock: ReplyClock {
+                awaiting_since: optional_time(c, "awaitingReplySince")?,
+                due_at: optional_time(c, "replyDueAt")?,
+                ..ReplyClock::default()
+            },
+            overdue: false,
         }));
     }
     if let Some(m) = data.get("message") {
         return Ok(EventPayload::MessageCreated(decode_message(m)?));
+    }
+    if data.get("replyDueAt").is_some() {
+        return Ok(EventPayload::Overdue {
+            reply_due_at: time(data, "replyDueAt")?,
+        });
     }
     if let Some(read_by) = data.get("readBy").and_then(Value::as_str) {
         return Ok(EventPayload::ConversationRead {

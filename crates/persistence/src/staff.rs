@@ -42,6 +42,12 @@ pub fn push_staff_conversations(
     if let Some(since) = filter.updated_since {
         query.push(" AND c.last_message_at >= ").push_bind(since);
     }
+    if let Some(now) = filter.overdue_at {
+        // `reply_due_at IS NOT NULL` puts the waiting conversations' partial index in reach.
+        query
+            .push(" AND c.reply_due_at IS NOT NULL AND c.reply_due_at <= ")
+            .push_bind(now);
+    }
     if let Some(cursor) = cursor {
         query
             .push(" AND (c.last_message_at, c.id) < (")

@@ -138,6 +138,8 @@ fn filter(outlet: Option<&str>, unread_only: bool) -> StaffConversationFilter {
         unread_only,
         order_code: None,
         updated_since: None,
+        overdue_only: false,
+        overdue_at: None,
     }
 }
 

@@ -74,6 +74,7 @@ impl ConversationService {
             message_code: new_code(),
             content,
             at: self.clock.now(),
+            reply_code: new_code(),
         }
     }
 
@@ -131,6 +132,8 @@ mod tests {
             allow_non_verified_guests: visitors,
             service_center_name: "Team".into(),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 
@@ -237,6 +240,8 @@ mod tests {
                     last_message_at: new.first_message.created_at,
                     unread_count: 0,
                     messages: vec![],
+                    reply_clock: Default::default(),
+                    overdue: false,
                 },
                 vec![],
             )))

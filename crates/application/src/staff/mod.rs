@@ -69,6 +69,13 @@ impl StaffService {
         }
     }
 
+    /// A conversation as staff see it now: `overdue` from its reply clock and this service's
+    /// clock.
+    fn observed(&self, mut conversation: Conversation) -> Conversation {
+        conversation.overdue = conversation.reply_clock.is_overdue_at(self.clock.now());
+        conversation
+    }
+
     async fn property(&self, key: &StaffKey) -> AppResult<Property> {
         self.properties
             .get_property(key.scope.property_id)
@@ -143,6 +150,8 @@ mod tests {
             allow_non_verified_guests: false,
             service_center_name: format!("{code} team"),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 
@@ -289,6 +298,8 @@ mod tests {
                     last_message_at: Utc::now(),
                     unread_count: 0,
                     messages: vec![],
+                    reply_clock: Default::default(),
+                    overdue: false,
                 })
             });
         conversations

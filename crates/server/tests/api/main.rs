@@ -12,5 +12,6 @@ mod foundation;
 mod guest_api;
 mod hostile;
 mod reliability;
+mod reply_clock;
 mod sessions;
 mod staff;

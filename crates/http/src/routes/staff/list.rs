@@ -34,6 +34,7 @@ pub(crate) struct ListBody {
         ("unread" = Option<bool>, Query,),
         ("orderCode" = Option<String>, Query,),
         ("updatedSince" = Option<String>, Query, description = "RFC 3339"),
+        ("overdue" = Option<bool>, Query, description = "true: only conversations whose reply is overdue (section 14)"),
         ("cursor" = Option<String>, Query,),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
     ),
@@ -86,5 +87,7 @@ fn filter(call: &StaffCall) -> Result<StaffConversationFilter, ApiError> {
         unread_only: f.boolean("unread")?.unwrap_or(false),
         order_code: f.text("orderCode")?,
         updated_since,
+        overdue_only: f.boolean("overdue")?.unwrap_or(false),
+        overdue_at: None,
     })
 }
