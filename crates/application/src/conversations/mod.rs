@@ -287,6 +287,107 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_guests_reply_carries_what_it_means_for_the_reply_clock_of_its_outlet() {
+        use bellhop_domain::outlet::{OpeningInterval, WEEK};
+        let now = Utc::now();
+        let mut properties = MockPropertyRepository::new();
+        properties.expect_get_property().returning(|id| {
+            Ok(Some(Property {
+                id,
+                code: "DEMO-HOTEL".into(),
+                name: "Demo".into(),
+                brand_code: "B".into(),
+                group_code: "G".into(),
+                time_zone: London,
+                default_language: "en".into(),
+            }))
+        });
+        properties.expect_list_outlets().returning(move |_| {
+            // Open for one minute a day, starting two hours from now: closed now.
+            let opens = (now + Duration::hours(2)).with_timezone(&London).time();
+            let mut desk = outlet(4, "CONCIERGE", 4, true);
+            desk.opening_hours = WEEK
+                .into_iter()
+                .map(|day| OpeningInterval {
+                    day,
+                    opens,
+                    closes: opens + Duration::minutes(1),
+                })
+                .collect();
+            desk.reply_target_minutes = Some(1);
+            desk.out_of_hours_reply = Some("We open soon.".into());
+            Ok(Arc::new(vec![outlet(2, "ROOMSVC", 2, false), desk]))
+        });
+        let mut repo = echoing_repository(Arc::new(std::sync::Mutex::new(None)));
+        repo.expect_find_conversation().returning(|_, code| {
+            Ok(Conversation {
+                id: 1,
+                property_id: 1,
+                code: code.into(),
+                subject: "Taxi".into(),
+                outlet_code: "CONCIERGE".into(),
+                outlet_name: "Concierge".into(),
+                order_code: None,
+                property_code: "DEMO-HOTEL".into(),
+                room_number: None,
+                guest_first_name: None,
+                guest_last_name: None,
+                guest_language_code: None,
+                status: ConversationStatus::Open,
+                conversation_type: ConversationType::Unsigned,
+                order_form_details: None,
+                created_at: Utc::now(),
+                last_message_at: Utc::now(),
+                unread_count: 0,
+                messages: vec![],
+                reply_clock: Default::default(),
+                overdue: false,
+            })
+        });
+        repo.expect_add_message()
+            .withf(move |_, code, message, _| {
+                let arrival = message.arrival.as_ref().unwrap();
+                let reply = arrival.out_of_hours_reply.as_ref().unwrap();
+                code == "C1"
+                    && arrival
+                        .due_at
+                        .is_some_and(|due| due > now + Duration::hours(2))
+                    && reply.automatic
+                    && reply.content == "We open soon."
+                    && reply.service_center_name == "Team"
+            })
+            .times(1)
+            .returning(|_, _, message, _| {
+                Err(bellhop_domain::RepositoryError::unexpected(format!(
+                    "stop after {}",
+                    message.code
+                )))
+            });
+        let service = ConversationService::new(
+            Arc::new(properties),
+            Arc::new(stays()),
+            Arc::new(repo),
+            Arc::new(ManualClock::new(now)),
+        );
+        let request = AddGuestMessage {
+            message: Some("A taxi at six?".into()),
+            conversation_type: None,
+        };
+        let outcome = service
+            .add_message(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                "C1",
+                request,
+                None,
+            )
+            .await;
+        assert!(
+            outcome.is_err(),
+            "the mock stops after checking the message"
+        );
+    }
+
+    #[tokio::test]
     async fn an_order_of_another_stay_is_not_found_and_nothing_is_stored() {
         let mut repo = MockConversationRepository::new();
         repo.expect_create_conversation().never();
