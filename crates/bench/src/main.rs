@@ -8,6 +8,7 @@
 mod client;
 mod history;
 mod hostile;
+mod reply_clock;
 mod stats;
 mod streams;
 
@@ -107,6 +108,10 @@ struct Args {
     /// Writes timed by --idle-streams.
     #[arg(long, default_value_t = 500)]
     stream_writes: usize,
+    /// Instead of the load: time the overdue job's run (section 14) with 1,000 and then this
+    /// many open conversations waiting for a reply, and show its claim's plan (no server).
+    #[arg(long)]
+    reply_clock: Option<i64>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -502,6 +507,11 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
+    if let Some(count) = args.reply_clock {
+        let report = reply_clock::run(&db_url, count).await?;
+        write_report(&root.join(&args.results), "reply-clock", &report)?;
+        return Ok(());
+    }
     let mut server = start_server(&binary, &args, &db_url).await?;
     let address = server.address.clone();
     if let Some(count) = args.history {
