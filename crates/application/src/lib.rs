@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod error;
 pub mod outlets;
 pub mod reference_data;
+pub mod reply_clock;
 pub mod secrets;
 pub mod sessions;
 pub mod staff;

@@ -12,6 +12,7 @@ use bellhop_domain::{
         InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, QuickReplyData,
         ReferenceData, ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
+    reply_clock::{OUT_OF_HOURS_REPLY_MAX_CHARS, TARGET_MINUTES},
     session::parse_language_code,
     webhook::{self, WebhookData, WebhookSecret},
     DomainError, RepositoryError,
@@ -86,6 +87,13 @@ pub struct OutletEntry {
     pub service_center_name: String,
     #[serde(default)]
     pub opening_hours: Vec<OpeningHoursEntry>,
+    /// Minutes of opening time within which a waiting guest should be answered (1–10080);
+    /// absent: no target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_target_minutes: Option<i64>,
+    /// The automatic answer to a guest writing while the outlet is closed (1–1000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_hours_reply: Option<String>,
 }
 
 /// `day` is a weekday name (`Monday` ... `Sunday`) or `Daily`; times are `HH:MM` local time.
@@ -307,6 +315,44 @@ fn optional_text_field(
     }
 }
 
+/// An outlet's `replyTargetMinutes`: absent, or 1 to 10080 minutes (a week).
+fn reply_target(path: &str, minutes: Option<i64>) -> Result<Option<u32>, ReferenceFileError> {
+    let Some(minutes) = minutes else {
+        return Ok(None);
+    };
+    match u32::try_from(minutes) {
+        Ok(minutes) if TARGET_MINUTES.contains(&minutes) => Ok(Some(minutes)),
+        _ => fail(
+            format!("{path}.replyTargetMinutes"),
+            format!(
+                "must be {} to {} minutes",
+                TARGET_MINUTES.start(),
+                TARGET_MINUTES.end()
+            ),
+        ),
+    }
+}
+
+/// An outlet's `outOfHoursReply`: absent, or a message of 1 to 1000 characters (stored
+/// trimmed, like every message).
+fn out_of_hours_reply(
+    path: &str,
+    text: Option<&str>,
+) -> Result<Option<String>, ReferenceFileError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let trimmed = text.trim();
+    let count = trimmed.chars().count();
+    if count == 0 || count > OUT_OF_HOURS_REPLY_MAX_CHARS || trimmed.contains('\0') {
+        return fail(
+            format!("{path}.outOfHoursReply"),
+            format!("must be 1 to {OUT_OF_HOURS_REPLY_MAX_CHARS} characters without NUL"),
+        );
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
 fn secret_field(path: &str, field: &str, value: &str) -> Result<(), ReferenceFileError> {
     if value.chars().count() < 8
         || value.len() > 256
@@ -455,6 +501,8 @@ fn validate_property(
                 allow_non_verified_guests: outlet.allow_non_verified_guests,
                 service_center_name: outlet.service_center_name.clone(),
                 opening_hours,
+                reply_target_minutes: reply_target(&at, outlet.reply_target_minutes)?,
+                out_of_hours_reply: out_of_hours_reply(&at, outlet.out_of_hours_reply.as_deref())?,
             })
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
@@ -718,7 +766,23 @@ fn outlet(
                 }]
             })
             .unwrap_or_default(),
+        reply_target_minutes: None,
+        out_of_hours_reply: None,
     }
+}
+
+/// The demo outlets' reply targets (section 14; `demo-data.md`): room service 10 minutes, the
+/// bar 5, the concierge 15, none elsewhere.
+fn with_demo_reply_targets(mut outlets: Vec<OutletEntry>) -> Vec<OutletEntry> {
+    for outlet in &mut outlets {
+        outlet.reply_target_minutes = match outlet.code.as_str() {
+            "ROOMSVC" => Some(10),
+            "BAR" => Some(5),
+            "CONCIERGE" => Some(15),
+            _ => None,
+        };
+    }
+    outlets
 }
 
 /// The fixed demo data set (`docs/demo-data.md`). Stays run from yesterday to three
@@ -753,7 +817,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                 label: "Demo guest app".into(),
                 enabled: true,
             }],
-            outlets: vec![
+            outlets: with_demo_reply_targets(vec![
                 outlet(
                     1,
                     "SPA",
@@ -799,7 +863,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                     "Pool Team",
                     None,
                 ),
-            ],
+            ]),
             stays: vec![
                 stay("101", "Ada", "Lovelace", "en"),
                 stay("102", "Alan", "Turing", "en"),
@@ -949,6 +1013,88 @@ mod tests {
         file.properties[0].outlets[2].opening_hours[0].opens = "25:00".into();
         let error = validate(&file).unwrap_err().0;
         assert_eq!(error, "properties[0] (DEMO-HOTEL).outlets[2] (BAR).openingHours[0].opens: \"25:00\" is not a time HH:MM");
+    }
+
+    #[test]
+    fn the_demo_outlets_have_their_reply_targets_and_no_out_of_hours_reply() {
+        let data = validate(&demo_file(Utc::now())).unwrap();
+        let targets: Vec<_> = data.properties[0]
+            .outlets
+            .iter()
+            .map(|o| {
+                (
+                    o.code.as_str(),
+                    o.reply_target_minutes,
+                    o.out_of_hours_reply.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("SPA", None, false),
+                ("ROOMSVC", Some(10), false),
+                ("BAR", Some(5), false),
+                ("CONCIERGE", Some(15), false),
+                ("POOLBAR", None, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reply_target_outside_a_minute_to_a_week_names_the_entry_and_field() {
+        for bad in [0, -5, 10_081, i64::MAX] {
+            let mut file = demo_file(Utc::now());
+            file.properties[0].outlets[2].reply_target_minutes = Some(bad);
+            let error = validate(&file).unwrap_err().0;
+            assert_eq!(
+                error,
+                "properties[0] (DEMO-HOTEL).outlets[2] (BAR).replyTargetMinutes: must be 1 to 10080 minutes"
+            );
+        }
+        let mut file = demo_file(Utc::now());
+        file.properties[0].outlets[2].reply_target_minutes = Some(10_080);
+        assert!(validate(&file).is_ok());
+    }
+
+    #[test]
+    fn an_out_of_hours_reply_must_be_one_to_a_thousand_characters() {
+        for bad in ["", "   ", &"é".repeat(1001), "a\0b"] {
+            let mut file = demo_file(Utc::now());
+            file.properties[0].outlets[2].out_of_hours_reply = Some(bad.to_owned());
+            let error = validate(&file).unwrap_err().0;
+            assert!(
+                error.starts_with("properties[0] (DEMO-HOTEL).outlets[2] (BAR).outOfHoursReply: "),
+                "{error}"
+            );
+        }
+        let mut file = demo_file(Utc::now());
+        file.properties[0].outlets[2].out_of_hours_reply = Some(format!(" {} ", "é".repeat(1000)));
+        let data = validate(&file).unwrap();
+        assert_eq!(
+            data.properties[0].outlets[2].out_of_hours_reply,
+            Some("é".repeat(1000))
+        );
+    }
+
+    #[test]
+    fn reply_settings_are_read_from_json_and_toml() {
+        let json = r#"{"properties":[{"code":"H","name":"H","brandCode":"B","groupCode":"G","timeZone":"Europe/London","defaultLanguage":"en",
+            "outlets":[{"code":"BAR","name":"Bar","displayOrder":1,"replyTargetMinutes":5,"outOfHoursReply":"We open at five."}]}]}"#;
+        let data = parse_reference_file(json, FileFormat::Json).unwrap();
+        assert_eq!(data.properties[0].outlets[0].reply_target_minutes, Some(5));
+        let toml = "[[properties]]\ncode = \"H\"\nname = \"H\"\nbrandCode = \"B\"\ngroupCode = \"G\"\ntimeZone = \"Europe/London\"\ndefaultLanguage = \"en\"\n[[properties.outlets]]\ncode = \"BAR\"\nname = \"Bar\"\ndisplayOrder = 1\nreplyTargetMinutes = 0\n";
+        let error = parse_reference_file(toml, FileFormat::Toml).unwrap_err().0;
+        assert!(
+            error.contains("outlets[0] (BAR).replyTargetMinutes"),
+            "{error}"
+        );
+        let json = json.replace("\"We open at five.\"", "\"\"");
+        let error = parse_reference_file(&json, FileFormat::Json).unwrap_err().0;
+        assert!(
+            error.contains("outlets[0] (BAR).outOfHoursReply"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod client;
 mod history;
 mod hostile;
+mod reply_clock;
 mod stats;
 mod streams;
 mod webhooks;
@@ -113,6 +114,10 @@ struct Args {
     /// and the deliveries per second that receiver got (same run).
     #[arg(long)]
     webhooks: bool,
+    /// Instead of the load: time the overdue job's run (section 14) with 1,000 and then this
+    /// many open conversations waiting for a reply, and show its claim's plan (no server).
+    #[arg(long)]
+    reply_clock: Option<i64>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -508,6 +513,11 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
+    if let Some(count) = args.reply_clock {
+        let report = reply_clock::run(&db_url, count).await?;
+        write_report(&root.join(&args.results), "reply-clock", &report)?;
+        return Ok(());
+    }
     let mut server = start_server(&binary, &args, &db_url).await?;
     let address = server.address.clone();
     if let Some(count) = args.history {

@@ -91,6 +91,8 @@ pub enum EventPayload {
     Assigned(Option<Assignee>),
     /// An internal note was added. Staff only.
     NoteCreated(Note),
+    /// The awaited reply became overdue at this due time (staff only).
+    Overdue { reply_due_at: DateTime<Utc> },
 }
 
 impl EventPayload {
@@ -104,13 +106,17 @@ impl EventPayload {
             Self::StatusChanged(ConversationStatus::Open) => "conversation.reopened",
             Self::Assigned(_) => "conversation.assigned",
             Self::NoteCreated(_) => "note.created",
+            Self::Overdue { .. } => "conversation.overdue",
         }
     }
 
-    /// Whether only staff may ever see it (section 14: assignments and notes reach the staff
-    /// stream and webhooks, never a guest).
+    /// Whether only staff may ever see it (section 14: assignments, notes and overdue replies
+    /// reach the staff stream and webhooks, never a guest).
     pub const fn staff_only(&self) -> bool {
-        matches!(self, Self::Assigned(_) | Self::NoteCreated(_))
+        matches!(
+            self,
+            Self::Assigned(_) | Self::NoteCreated(_) | Self::Overdue { .. }
+        )
     }
 }
 
@@ -204,12 +210,17 @@ mod tests {
                 read_by: MessageType::Guest,
                 last_read_message_code: "M".into(),
             },
+            EventPayload::Assigned(None),
+            EventPayload::Overdue {
+                reply_due_at: chrono::DateTime::UNIX_EPOCH,
+            },
         ];
         for payload in payloads {
             assert!(EVENT_TYPES.contains(&payload.type_name()), "{payload:?}");
         }
         assert!(EVENT_TYPES.contains(&"conversation.created"));
         assert!(EVENT_TYPES.contains(&"message.created"));
+        assert!(EVENT_TYPES.contains(&"note.created"));
     }
 
     #[test]

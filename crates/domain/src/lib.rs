@@ -22,6 +22,7 @@ pub mod ports;
 pub mod property;
 pub mod quick_reply;
 pub mod reference;
+pub mod reply_clock;
 pub mod session;
 pub mod staff;
 pub mod stay;

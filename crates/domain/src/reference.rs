@@ -82,6 +82,10 @@ pub struct OutletData {
     pub allow_non_verified_guests: bool,
     pub service_center_name: String,
     pub opening_hours: Vec<OpeningInterval>,
+    /// Minutes of opening time within which a waiting guest should be answered (1–10080).
+    pub reply_target_minutes: Option<u32>,
+    /// The automatic answer while the outlet is closed (1–1000 characters).
+    pub out_of_hours_reply: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod events;
 mod idempotency;
 mod properties;
 mod reference_data;
+mod reply_clock;
 mod sessions;
 mod staff;
 mod stays;

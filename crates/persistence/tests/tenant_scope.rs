@@ -538,6 +538,8 @@ fn built_statements() -> Vec<String> {
                 order_code: all.then(|| "ORD-1".to_owned()),
                 updated_since: all.then_some(since),
                 assignee,
+                overdue_only: all,
+                overdue_at: all.then_some(since),
             };
             let cursor = all.then_some(StaffCursor {
                 last_message_at: since,

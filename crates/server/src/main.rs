@@ -187,13 +187,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             // The set-up pool is done; each HTTP worker opens its own.
             pool.close().await;
             let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let states = std::sync::Arc::new(WorkerStates::new(&settings, clock, workers)?);
+            let states = std::sync::Arc::new(WorkerStates::new(&settings, clock.clone(), workers)?);
             let factory = states.clone();
-            // One LISTEN connection and the purge, on a small pool of their own; streams end
-            // as soon as a stop signal arrives, so clients reconnect to another instance.
+            // One LISTEN connection, the purge and the overdue job, on a small pool of their
+            // own; streams end as soon as a stop signal arrives, so clients reconnect to
+            // another instance.
             let hub = states.hub();
             let events_pool =
-                database::pool_with(database::connect_options(&settings)?, 2, &settings);
+                database::pool_with(database::connect_options(&settings)?, 3, &settings);
+            bellhop_server::notifier::spawn_overdue_watch(events_pool.clone(), clock);
             bellhop_server::notifier::spawn_listener(events_pool.clone(), hub.clone());
             bellhop_server::notifier::spawn_purger(events_pool, settings.event_retention);
             bellhop_server::notifier::spawn_shutdown_watch(hub);

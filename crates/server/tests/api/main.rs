@@ -12,6 +12,7 @@ mod foundation;
 mod guest_api;
 mod hostile;
 mod reliability;
+mod reply_clock;
 mod sessions;
 mod staff;
 mod webhooks;
