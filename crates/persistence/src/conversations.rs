@@ -258,6 +258,65 @@ pub(crate) fn push_select_conversations(query: &mut QueryBuilder<'_, Postgres>, 
     push_scope(query, viewer);
 }
 
+/// The guest messages feed (or a staff key's), one page, oldest or newest first (public so
+/// that checks see exactly what the repository runs).
+pub fn messages_feed(
+    viewer: &Viewer,
+    page: Page,
+    descending: bool,
+) -> QueryBuilder<'static, Postgres> {
+    // Messages carry their conversation's owner, so the feed index reads them in order and
+    // stops at the page; the conversation row only supplies the read positions.
+    let mut query = QueryBuilder::new(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m
+           JOIN conversations c ON c.property_id = m.property_id AND c.id = m.conversation_id
+          WHERE m.property_id = "
+    ));
+    query.push_bind(viewer.property_id());
+    match viewer {
+        Viewer::Guest {
+            owner: GuestOwner::Stay(stay_id),
+            ..
+        } => {
+            query.push(" AND m.stay_id = ").push_bind(*stay_id);
+        }
+        Viewer::Guest {
+            owner: GuestOwner::Visitor(identifier),
+            ..
+        } => {
+            query
+                .push(" AND m.guest_identifier = ")
+                .push_bind(identifier.as_str().to_owned());
+        }
+        Viewer::Staff(_) => {
+            push_scope(&mut query, viewer);
+        }
+    }
+    query.push(if descending {
+        " ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC"
+    } else {
+        " ORDER BY m.created_at, m.conversation_id, m.seq"
+    });
+    query
+        .push(" LIMIT ")
+        .push_bind(page.limit())
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    query
+}
+
+/// A viewer's conversation list, one page, most recent activity first (public so that checks
+/// see exactly what the repository runs).
+pub fn guest_conversations(viewer: &Viewer, page: Page) -> QueryBuilder<'static, Postgres> {
+    let mut query = select_conversations(viewer);
+    query
+        .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
+        .push_bind(page.limit())
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    query
+}
+
 /// The last message of each conversation, by id.
 pub(crate) async fn last_messages(
     store: &PgStore,
@@ -381,12 +440,7 @@ impl ConversationRepository for PgStore {
         viewer: &Viewer,
         page: Page,
     ) -> RepoResult<Vec<Conversation>> {
-        let mut query = select_conversations(viewer);
-        query
-            .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
-            .push_bind(page.limit())
-            .push(" OFFSET ")
-            .push_bind(page.offset());
+        let mut query = guest_conversations(viewer, page);
         let rows: Vec<ConversationRow> = query
             .build_query_as()
             .fetch_all(&mut *self.acquire().await?)
@@ -451,43 +505,7 @@ impl ConversationRepository for PgStore {
         page: Page,
         descending: bool,
     ) -> RepoResult<Vec<Message>> {
-        // Messages carry their conversation's owner, so the feed index reads them in order and
-        // stops at the page; the conversation row only supplies the read positions.
-        let mut query = QueryBuilder::new(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m
-               JOIN conversations c ON c.property_id = m.property_id AND c.id = m.conversation_id
-              WHERE m.property_id = "
-        ));
-        query.push_bind(viewer.property_id());
-        match viewer {
-            Viewer::Guest {
-                owner: GuestOwner::Stay(stay_id),
-                ..
-            } => {
-                query.push(" AND m.stay_id = ").push_bind(*stay_id);
-            }
-            Viewer::Guest {
-                owner: GuestOwner::Visitor(identifier),
-                ..
-            } => {
-                query
-                    .push(" AND m.guest_identifier = ")
-                    .push_bind(identifier.as_str().to_owned());
-            }
-            Viewer::Staff(_) => {
-                push_scope(&mut query, viewer);
-            }
-        }
-        query.push(if descending {
-            " ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC"
-        } else {
-            " ORDER BY m.created_at, m.conversation_id, m.seq"
-        });
-        query
-            .push(" LIMIT ")
-            .push_bind(page.limit())
-            .push(" OFFSET ")
-            .push_bind(page.offset());
+        let mut query = messages_feed(viewer, page, descending);
         let rows: Vec<MessageRow> = query
             .build_query_as()
             .fetch_all(&mut *self.acquire().await?)

@@ -71,9 +71,43 @@ use bellhop_domain::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::{conversations::push_scope, db_error, PgStore};
+
+/// [`append`]'s statement.
+pub const APPEND_EVENT: &str = "
+         WITH e AS (
+             INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id,
+                                 stay_id, guest_identifier, data)
+             SELECT c.property_id, $3, c.id, c.code, c.outlet_id,
+                    CASE WHEN $6 THEN NULL ELSE c.stay_id END,
+                    CASE WHEN $6 THEN NULL ELSE c.guest_identifier END, $4
+               FROM conversations c WHERE c.property_id = $1 AND c.id = $2
+             RETURNING property_id)
+         SELECT pg_notify($5, property_id::text) FROM e";
+
+/// Whether a cursor can be resumed from: not in the future, not purged, and its event exists.
+pub const CURSOR_IS_VALID: &str = "
+         SELECT $2::text::xid8 <= pg_snapshot_xmax(pg_current_snapshot())
+                AND $2::text::xid8 > (SELECT purged_through FROM event_log_state)
+                AND ($3 = 0 OR EXISTS (SELECT 1 FROM events
+                                        WHERE property_id = $1 AND id = $3 AND xid = $2::text::xid8))";
+
+/// One batch of the event purge: at most `$2` events older than `$1`, and the purge
+/// watermark moved up to the highest xid removed.
+pub const PURGE_EVENTS: &str = "
+         -- multi-shard: the event purge, every property's old events (per property before
+         -- distributing: see docs/citus.md)
+         WITH gone AS (
+                 DELETE FROM events WHERE (property_id, id) IN (
+                     SELECT property_id, id FROM events WHERE created_at < $1 LIMIT $2)
+                 RETURNING xid),
+             mark AS (
+                 UPDATE event_log_state SET purged_through = GREATEST(purged_through, (SELECT max(xid) FROM gone))
+                  WHERE EXISTS (SELECT 1 FROM gone)
+                 RETURNING 1)
+             SELECT count(*) FROM gone";
 
 /// The channel writers notify and each server process listens on; the payload is the
 /// property id.
@@ -87,6 +121,17 @@ pub(crate) async fn lock_conversation(
     viewer: &Viewer,
     code: &str,
 ) -> RepoResult<Option<i64>> {
+    let mut query = lock_conversation_query(viewer, code);
+    let row: Option<(i64, String)> = query
+        .build_query_as()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(row.map(|(id, _)| id))
+}
+
+/// [`lock_conversation`]'s statement (public so that checks see exactly what it runs).
+pub fn lock_conversation_query(viewer: &Viewer, code: &str) -> QueryBuilder<'static, Postgres> {
     let mut query = QueryBuilder::new(
         "SELECT c.id, pg_advisory_xact_lock(hashtextextended('bellhop.conversation.' || c.property_id || '.' || c.id, 0))::text
            FROM conversations c WHERE c.property_id = ",
@@ -94,12 +139,54 @@ pub(crate) async fn lock_conversation(
     query.push_bind(viewer.property_id());
     push_scope(&mut query, viewer);
     query.push(" AND c.code = ").push_bind(code.to_owned());
-    let row: Option<(i64, String)> = query
-        .build_query_as()
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(|(id, _)| id))
+    query
+}
+
+/// The events after `after` a viewer may see, up to `limit`, below the read horizon (public
+/// so that checks see exactly what the event log runs).
+pub fn read_events_query(
+    viewer: &Viewer,
+    after: EventCursor,
+    limit: i64,
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new(
+        "SELECT e.xid::text AS xid, e.id, e.conversation_code, e.created_at, e.data,
+                e.outlet_id, e.stay_id, e.guest_identifier
+           FROM events e WHERE e.property_id = ",
+    );
+    query.push_bind(viewer.property_id());
+    match viewer {
+        Viewer::Guest {
+            owner: bellhop_domain::conversation::GuestOwner::Stay(stay_id),
+            ..
+        } => {
+            query.push(" AND e.stay_id = ").push_bind(*stay_id);
+        }
+        Viewer::Guest {
+            owner: bellhop_domain::conversation::GuestOwner::Visitor(identifier),
+            ..
+        } => {
+            query
+                .push(" AND e.guest_identifier = ")
+                .push_bind(identifier.as_str().to_owned());
+        }
+        Viewer::Staff(scope) => {
+            if let Some(outlet_ids) = &scope.outlet_ids {
+                query
+                    .push(" AND e.outlet_id = ANY(")
+                    .push_bind(outlet_ids.clone())
+                    .push(")");
+            }
+        }
+    }
+    query
+        .push(" AND (e.xid, e.id) > (")
+        .push_bind(after.xid.to_string())
+        .push("::text::xid8, ")
+        .push_bind(after.id)
+        .push(") AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.xid, e.id LIMIT ")
+        .push_bind(limit);
+    query
 }
 
 /// Appends an event of conversation `conversation_id` and notifies listeners at commit. A
@@ -112,26 +199,16 @@ async fn append(
     conversation_id: i64,
     payload: &EventPayload,
 ) -> RepoResult<()> {
-    sqlx::query(
-        "WITH e AS (
-             INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id,
-                                 stay_id, guest_identifier, data)
-             SELECT c.property_id, $3, c.id, c.code, c.outlet_id,
-                    CASE WHEN $6 THEN NULL ELSE c.stay_id END,
-                    CASE WHEN $6 THEN NULL ELSE c.guest_identifier END, $4
-               FROM conversations c WHERE c.property_id = $1 AND c.id = $2
-             RETURNING property_id)
-         SELECT pg_notify($5, property_id::text) FROM e",
-    )
-    .bind(property_id)
-    .bind(conversation_id)
-    .bind(payload.type_name())
-    .bind(encode_payload(payload))
-    .bind(CHANNEL)
-    .bind(payload.staff_only())
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    sqlx::query(APPEND_EVENT)
+        .bind(property_id)
+        .bind(conversation_id)
+        .bind(payload.type_name())
+        .bind(encode_payload(payload))
+        .bind(CHANNEL)
+        .bind(payload.staff_only())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
@@ -207,18 +284,13 @@ impl EventLog for PgStore {
         property_id: PropertyId,
         cursor: EventCursor,
     ) -> RepoResult<bool> {
-        sqlx::query_scalar(
-            "SELECT $2::text::xid8 <= pg_snapshot_xmax(pg_current_snapshot())
-                AND $2::text::xid8 > (SELECT purged_through FROM event_log_state)
-                AND ($3 = 0 OR EXISTS (SELECT 1 FROM events
-                                        WHERE property_id = $1 AND id = $3 AND xid = $2::text::xid8))",
-        )
-        .bind(property_id)
-        .bind(cursor.xid.to_string())
-        .bind(cursor.id)
-        .fetch_one(&mut *self.acquire().await?)
-        .await
-        .map_err(db_error)
+        sqlx::query_scalar(CURSOR_IS_VALID)
+            .bind(property_id)
+            .bind(cursor.xid.to_string())
+            .bind(cursor.id)
+            .fetch_one(&mut *self.acquire().await?)
+            .await
+            .map_err(db_error)
     }
 
     async fn read_events(
@@ -227,45 +299,7 @@ impl EventLog for PgStore {
         after: EventCursor,
         limit: i64,
     ) -> RepoResult<Vec<Event>> {
-        let mut query = QueryBuilder::new(
-            "SELECT e.xid::text AS xid, e.id, e.conversation_code, e.created_at, e.data,
-                    e.outlet_id, e.stay_id, e.guest_identifier
-               FROM events e WHERE e.property_id = ",
-        );
-        query.push_bind(viewer.property_id());
-        match viewer {
-            Viewer::Guest {
-                owner: bellhop_domain::conversation::GuestOwner::Stay(stay_id),
-                ..
-            } => {
-                query.push(" AND e.stay_id = ").push_bind(*stay_id);
-            }
-            Viewer::Guest {
-                owner: bellhop_domain::conversation::GuestOwner::Visitor(identifier),
-                ..
-            } => {
-                query
-                    .push(" AND e.guest_identifier = ")
-                    .push_bind(identifier.as_str().to_owned());
-            }
-            Viewer::Staff(scope) => {
-                if let Some(outlet_ids) = &scope.outlet_ids {
-                    query
-                        .push(" AND e.outlet_id = ANY(")
-                        .push_bind(outlet_ids.clone())
-                        .push(")");
-                }
-            }
-        }
-        query
-            .push(" AND (e.xid, e.id) > (")
-            .push_bind(after.xid.to_string())
-            .push("::text::xid8, ")
-            .push_bind(after.id)
-            .push(
-                ") AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.xid, e.id LIMIT ",
-            )
-            .push_bind(limit);
+        let mut query = read_events_query(viewer, after, limit);
         let rows: Vec<EventRow> = query
             .build_query_as()
             .fetch_all(&mut *self.acquire().await?)
@@ -294,22 +328,12 @@ impl EventLog for PgStore {
     async fn purge_events(&self, before: DateTime<Utc>, batch: i64) -> RepoResult<u64> {
         // One statement: the batch goes, and the watermark moves up to the highest xid it
         // removed, so cursors at or below it are answered with `reset`.
-        let done: Option<i64> = sqlx::query_scalar(
-            "WITH gone AS (
-                 DELETE FROM events WHERE (property_id, id) IN (
-                     SELECT property_id, id FROM events WHERE created_at < $1 LIMIT $2)
-                 RETURNING xid),
-             mark AS (
-                 UPDATE event_log_state SET purged_through = GREATEST(purged_through, (SELECT max(xid) FROM gone))
-                  WHERE EXISTS (SELECT 1 FROM gone)
-                 RETURNING 1)
-             SELECT count(*) FROM gone",
-        )
-        .bind(before)
-        .bind(batch)
-        .fetch_optional(&mut *self.acquire().await?)
-        .await
-        .map_err(db_error)?;
+        let done: Option<i64> = sqlx::query_scalar(PURGE_EVENTS)
+            .bind(before)
+            .bind(batch)
+            .fetch_optional(&mut *self.acquire().await?)
+            .await
+            .map_err(db_error)?;
         Ok(u64::try_from(done.unwrap_or(0)).unwrap_or(0))
     }
 }

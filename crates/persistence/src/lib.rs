@@ -33,6 +33,19 @@ use sqlx::{pool::PoolConnection, PgPool, Postgres, Transaction};
 pub use error::db_error;
 pub use staff::{push_staff_conversations, UNREAD_BY_OUTLET};
 
+/// The statements the repositories build at run time, for checks that must see exactly what
+/// runs (`tests/tenant_scope.rs`); the static ones are in `.sqlx/`.
+pub mod statements {
+    pub use crate::{
+        conversations::{guest_conversations, messages_feed},
+        events::{
+            lock_conversation_query, read_events_query, APPEND_EVENT, CURSOR_IS_VALID, PURGE_EVENTS,
+        },
+        staff::{push_staff_conversations, UNREAD_BY_OUTLET},
+        PURGE_IDEMPOTENCY_KEYS, PURGE_SESSIONS, PURGE_VERIFICATION_FAILURES,
+    };
+}
+
 // The purges: each statement deletes at most `$2` rows older than `$1`. The oldest rows are
 // found in order through the index on their age (never a scan of the table, which would pass
 // the same fresh rows again in every batch), and deleted by their tuple ids (a TID scan); the

@@ -45,7 +45,9 @@ impl OverdueRepository for PgStore {
         // Per property, the partial index by due time; the lock is tried only for rows that
         // pass the other conditions, and the outer limit stops the scan at the batch.
         let claimed = sqlx::query!(
-            r#"SELECT d.property_id AS "property_id!", d.id AS "id!"
+            r#"-- multi-shard: the overdue job claims across properties (per property before
+               -- distributing: docs/citus.md)
+               SELECT d.property_id AS "property_id!", d.id AS "id!"
                  FROM properties p
                  CROSS JOIN LATERAL (
                      SELECT c.property_id, c.id FROM conversations c
@@ -67,7 +69,8 @@ impl OverdueRepository for PgStore {
         let property_ids: Vec<i64> = claimed.iter().map(|c| c.property_id).collect();
         let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
         let due = sqlx::query!(
-            r#"UPDATE conversations c SET overdue_notified = true
+            r#"-- multi-shard: marks the claimed conversations of any property as announced
+               UPDATE conversations c SET overdue_notified = true
                  FROM unnest($1::bigint[], $2::bigint[]) AS t(property_id, id)
                 WHERE c.property_id = t.property_id AND c.id = t.id
                   AND c.reply_due_at <= $3 AND NOT c.overdue_notified

@@ -15,13 +15,19 @@ use std::{
 };
 
 use bellhop_domain::{
-    conversation::ConversationStatus,
+    conversation::{ConversationStatus, GuestOwner, Viewer},
+    events::EventCursor,
+    paging::Page,
+    session::GuestIdentifier,
     staff::{AssigneeFilter, StaffConversationFilter, StaffCursor, StaffScope},
 };
 use bellhop_persistence::{
-    push_staff_conversations,
+    statements::{
+        guest_conversations, lock_conversation_query, messages_feed, push_staff_conversations,
+        read_events_query, APPEND_EVENT, CURSOR_IS_VALID, PURGE_EVENTS, PURGE_IDEMPOTENCY_KEYS,
+        PURGE_SESSIONS, PURGE_VERIFICATION_FAILURES, UNREAD_BY_OUTLET,
+    },
     tenancy::{DISTRIBUTED, REFERENCE},
-    PURGE_IDEMPOTENCY_KEYS, PURGE_SESSIONS, PURGE_VERIFICATION_FAILURES, UNREAD_BY_OUTLET,
 };
 use chrono::{TimeZone, Utc};
 use sqlparser::{
@@ -502,12 +508,49 @@ fn checked_statements() -> Vec<String> {
 
 /// The dynamic builders' outputs, over the combinations of their inputs.
 fn built_statements() -> Vec<String> {
-    let mut statements = vec![
-        UNREAD_BY_OUTLET.to_owned(),
-        PURGE_SESSIONS.to_owned(),
-        PURGE_IDEMPOTENCY_KEYS.to_owned(),
-        PURGE_VERIFICATION_FAILURES.to_owned(),
+    let mut statements: Vec<String> = [
+        UNREAD_BY_OUTLET,
+        PURGE_SESSIONS,
+        PURGE_IDEMPOTENCY_KEYS,
+        PURGE_VERIFICATION_FAILURES,
+        APPEND_EVENT,
+        CURSOR_IS_VALID,
+        PURGE_EVENTS,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    let viewers = [
+        Viewer::Guest {
+            property_id: 1,
+            owner: GuestOwner::Stay(7),
+        },
+        Viewer::Guest {
+            property_id: 1,
+            owner: GuestOwner::Visitor(GuestIdentifier::parse("visitor-1").unwrap()),
+        },
+        Viewer::Staff(StaffScope {
+            property_id: 1,
+            outlet_ids: None,
+        }),
+        Viewer::Staff(StaffScope {
+            property_id: 1,
+            outlet_ids: Some(vec![1, 2]),
+        }),
     ];
+    let page = Page {
+        number: 1,
+        length: 20,
+    };
+    let after = EventCursor { xid: 5, id: 9 };
+    for viewer in &viewers {
+        statements.push(guest_conversations(viewer, page).sql().to_owned());
+        for descending in [false, true] {
+            statements.push(messages_feed(viewer, page, descending).sql().to_owned());
+        }
+        statements.push(lock_conversation_query(viewer, "C-1").sql().to_owned());
+        statements.push(read_events_query(viewer, after, 100).sql().to_owned());
+    }
     let scopes = [
         StaffScope {
             property_id: 1,

@@ -562,12 +562,17 @@ pub(crate) struct Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
 impl Process {
+    /// SIGKILL: the process ends at once, whatever it was doing.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Starts `bellhop serve` (without `--demo`: the test loaded the demo data) and waits
     /// until it accepts connections.
     pub(crate) async fn start(pool: &PgPool, extra: &[(&str, &str)]) -> Self {
@@ -575,6 +580,15 @@ impl Process {
             .unwrap()
             .local_addr()
             .unwrap();
+        Self::start_at(pool, addr, extra).await
+    }
+
+    /// [`Process::start`] on a given address (a restart where the load balancer expects it).
+    pub(crate) async fn start_at(
+        pool: &PgPool,
+        addr: std::net::SocketAddr,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"));
         command
             .arg("serve")

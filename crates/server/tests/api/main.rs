@@ -13,6 +13,7 @@ mod guest_api;
 mod hostile;
 mod reliability;
 mod reply_clock;
+mod scale_out;
 mod sessions;
 mod staff;
 mod webhooks;

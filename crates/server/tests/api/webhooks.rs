@@ -25,22 +25,22 @@ use sqlx::PgPool;
 use crate::helpers::{database_url, midday, spawn, CREATE};
 
 /// The Standard Webhooks example secret (24 bytes).
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const STAFF: &str = "demo-staff-key";
 
 /// What a receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
     content_type: String,
-    body: String,
-    at: Instant,
+    pub(crate) body: String,
+    pub(crate) at: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Answer {
+pub(crate) enum Answer {
     Status(u16),
     /// Never answers (the worker's timeout ends the attempt).
     Hang,
@@ -55,13 +55,13 @@ struct ReceiverState {
 }
 
 /// A webhook receiver: an actix server in a thread of its own.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     state: Arc<ReceiverState>,
 }
 
 impl Receiver {
-    fn start(script: &[Answer], otherwise: Answer) -> Self {
+    pub(crate) fn start(script: &[Answer], otherwise: Answer) -> Self {
         Self::start_on(
             std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
             script,
@@ -93,11 +93,11 @@ impl Receiver {
         Self { addr, state }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
     }
 
@@ -160,7 +160,7 @@ async fn receive(
     }
 }
 
-fn hook(url: &str) -> WebhookEntry {
+pub(crate) fn hook(url: &str) -> WebhookEntry {
     WebhookEntry {
         url: url.to_owned(),
         secret: SECRET.to_owned(),
