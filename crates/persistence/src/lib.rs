@@ -17,6 +17,7 @@ mod reference_data;
 mod sessions;
 mod staff;
 mod stays;
+pub mod tenancy;
 
 use std::sync::{
     atomic::{AtomicU32, Ordering},

@@ -321,7 +321,7 @@ async fn upsert_staff_key(
     .map_err(db_error)?;
     sqlx::query!(
         "INSERT INTO staff_key_outlets (property_id, staff_key_id, outlet_id)
-         SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
+         SELECT $1, $2, k.outlet_id FROM unnest($3::bigint[]) AS k(outlet_id) ON CONFLICT DO NOTHING",
         property_id,
         key_id,
         &outlet_ids,
