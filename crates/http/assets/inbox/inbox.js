@@ -646,7 +646,24 @@ function handleEvent(type, data) {
     open.messages = (open.messages ?? []).concat(parsed.message);
     renderOpen();
   }
+  if (type === "conversation.created" && parsed?.conversation) showNewConversation(parsed.conversation);
   scheduleRefresh(parsed?.conversationCode ?? "*");
+}
+
+// A new conversation goes to the top of the list at once when the filters let it in (a new
+// conversation is open, unassigned and not overdue); the reload that follows confirms it.
+function showNewConversation(c) {
+  const f = filters();
+  const fits = (!f.outletCode || f.outletCode === c.outletCode)
+    && (!f.status || f.status === c.conversationStatus)
+    && (!f.unread || c.unreadCount > 0)
+    && (!f.assignee || (f.assignee === "none" ? !c.assignee : Boolean(c.assignee) && c.assignee.code === state.me?.code))
+    && (!f.overdue || c.overdue);
+  if (!fits || state.conversations.some((known) => known.code === c.code)) return;
+  const { messages, ...fields } = c;
+  state.outletNames.set(c.outletCode, c.outletName);
+  state.conversations = [{ ...fields, lastMessage: (messages ?? []).at(-1) ?? null }].concat(state.conversations);
+  renderList();
 }
 
 // Reads one text/event-stream body (the HTML standard's rules), calling `onEvent` per event.
