@@ -302,13 +302,24 @@ function guestName(c) {
   return [c.guestFirstName, c.guestLastName].filter(Boolean).join(" ");
 }
 
+// A visitor has no stay: the name is the one the visitor signed a message with (from the
+// contact form), remembered per conversation since the list shows only the last message.
+const visitorNames = new Map();
+
+function rememberVisitor(c, messages) {
+  if (c.roomNumber) return;
+  const signed = messages.find((m) => m && m.messageType === "Guest" && (m.firstName || m.lastName));
+  if (signed) visitorNames.set(c.code, [signed.firstName, signed.lastName].filter(Boolean).join(" "));
+}
+
 function who(c) {
-  const name = guestName(c);
+  const name = guestName(c) || (c.roomNumber ? "" : visitorNames.get(c.code) ?? "");
   if (c.roomNumber) return name ? `Room ${c.roomNumber} · ${name}` : `Room ${c.roomNumber}`;
   return name ? `${name} (visitor)` : "Visitor";
 }
 
 function renderList() {
+  for (const c of state.conversations) rememberVisitor(c, [c.lastMessage]);
   const items = state.conversations.map((c) => {
     const last = c.lastMessage;
     const lastBy = last ? (last.messageType === "Guest" ? "Guest" : "Staff") : "";
@@ -401,6 +412,7 @@ function renderFlags() {
 
 function renderOpen() {
   const c = state.open;
+  rememberVisitor(c, c.messages ?? []);
   $("detail-empty").hidden = true;
   $("detail-body").hidden = false;
   const heading = $("detail-heading");
@@ -540,19 +552,27 @@ async function sendReply() {
   }
 }
 
+// Idempotency keys of creating requests whose outcome is not known yet, by what they create:
+// the same note retried after a lost answer reuses its key, so it is written once.
+const pendingKeys = new Map();
+
 async function act(button, path, body, { idempotent = false } = {}) {
   const code = state.openCode;
   if (!code) return null;
+  const what = `${code}\n${path}\n${JSON.stringify(body)}`;
+  if (idempotent && !pendingKeys.has(what)) pendingKeys.set(what, newIdempotencyKey());
   button.disabled = true;
   try {
     const result = await api("POST", `/staff/v1/conversations/${encodeURIComponent(code)}/${path}`, {
-      body, idempotencyKey: idempotent ? newIdempotencyKey() : undefined,
+      body, idempotencyKey: idempotent ? pendingKeys.get(what) : undefined,
     });
+    pendingKeys.delete(what);
     $("detail-error").textContent = "";
     await refreshOpen();
     scheduleRefresh(null);
     return result;
   } catch (error) {
+    if (error.status >= 400 && error.status < 500) pendingKeys.delete(what);
     $("detail-error").textContent = error.message;
     return null;
   } finally {
