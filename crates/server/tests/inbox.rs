@@ -470,6 +470,24 @@ impl Guest {
         assert_eq!(reply["status"], "Success", "{reply}");
     }
 
+    /// Marks every staff message of `code` read, as the guest's app does.
+    async fn read(&self, code: &str) {
+        let reply: Value = self
+            .http
+            .post(format!(
+                "{}/API/V40/Interactive/Messages/Conversations/{code}/Read",
+                self.base
+            ))
+            .json(&json!({"sessionToken": self.token}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(reply["status"], "Success", "{reply}");
+    }
+
     /// Every message the guest sees in `code`.
     async fn messages(&self, code: &str) -> Vec<Value> {
         let reply: Value = self
@@ -654,6 +672,10 @@ async fn staff_sign_in_see_a_guest_arrive_live_reply_by_keyboard_close_and_reope
         assert_eq!(reply.value().await.unwrap().as_deref(), Some(""));
         browser.role_contains("log", "Not read yet", 2).await;
 
+        // The guest reads the reply: the receipt changes without a reload.
+        ada.read(&code).await;
+        browser.role_contains("log", "Read by the guest", 2).await;
+
         // The guest answers while the conversation is open: it appears within two seconds.
         ada.say(&code, "Thank you so much").await;
         let sent = Instant::now();
@@ -663,6 +685,13 @@ async fn staff_sign_in_see_a_guest_arrive_live_reply_by_keyboard_close_and_reope
             sent.elapsed()
         );
         browser.screenshot("desktop.png").await;
+
+        // Unread only: the pillows request (unread) stays, the open conversation (read) goes.
+        browser.click(&labelled("Unread only")).await;
+        browser.displayed(&pillows, 3).await;
+        browser.gone(&towels, 3).await;
+        browser.click(&labelled("Unread only")).await;
+        browser.displayed(&towels, 3).await;
 
         // Close, then reopen.
         browser.button("Close conversation").await.click().await.unwrap();
@@ -780,24 +809,39 @@ async fn on_a_phone_the_inbox_fits_375_pixels_and_shows_when_it_is_offline_then_
         let console = browser.console().await;
         assert_clean_console(&console, &[], &[STAFF_KEY, "corridor", "air conditioning"]);
 
+        // The server goes away: the page says it is offline, and a reply says why it failed.
+        drop(server);
+        browser.role_contains("status", "Offline", 5).await;
+        browser
+            .keys_to(&labelled("Reply"), "Someone is on the way")
+            .await;
+        browser.keys_to(&labelled("Reply"), Key::Enter).await;
+        browser
+            .role_contains("alert", "The server cannot be reached", 3)
+            .await;
+        // It comes back; what happened while the page was away arrives without a reload.
+        let _server = serve(&pool, addr).await;
+        let grace = Guest::sign_in(&base, "203", "Hopper").await;
+        grace.start("Is breakfast served on the terrace?").await;
+        browser.role_contains("status", "Live", 15).await;
+        // The same reply sent again is posted once.
+        browser.button("Send").await.click().await.unwrap();
+        browser
+            .role_contains("log", "Someone is on the way", 3)
+            .await;
+        let staff = ada
+            .messages(&code)
+            .await
+            .into_iter()
+            .filter(|m| m["messageType"] == "ServiceCenter")
+            .count();
+        assert_eq!(staff, 1);
         browser
             .button("Back to the list")
             .await
             .click()
             .await
             .unwrap();
-        browser
-            .displayed(&list_entry("Room 101", "air conditioning"), 2)
-            .await;
-
-        // The server goes away: the page says it is offline.
-        drop(server);
-        browser.role_contains("status", "Offline", 5).await;
-        // It comes back; what happened while the page was away arrives without a reload.
-        let _server = serve(&pool, addr).await;
-        let grace = Guest::sign_in(&base, "203", "Hopper").await;
-        grace.start("Is breakfast served on the terrace?").await;
-        browser.role_contains("status", "Live", 15).await;
         browser
             .displayed(
                 &list_entry("Room 203", "breakfast served on the terrace"),

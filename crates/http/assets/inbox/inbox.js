@@ -218,6 +218,7 @@ function signOut(message = "") {
   state.refreshCodes.clear();
   $("conversation-list").replaceChildren();
   $("outlet-list").replaceChildren();
+  outletsShown = "";
   $("messages").replaceChildren();
   $("notes").replaceChildren();
   $("reply").value = "";
@@ -242,8 +243,14 @@ function applyUnread(unread) {
   renderOutlets();
 }
 
+let outletsShown = "";
+
 function renderOutlets() {
   const chosen = $("filter-outlet").value;
+  // Rebuilding a select someone has open would close it: only redraw what changed.
+  const signature = JSON.stringify([chosen, state.outlets, state.outlets.map((o) => outletName(o.outletCode))]);
+  if (signature === outletsShown) return;
+  outletsShown = signature;
   const buttons = state.outlets.map((o) => {
     const count = o.unreadConversations;
     return el("li", {},
