@@ -31,6 +31,10 @@ const STAFF_KEY: &str = "demo-staff-key";
 /// The migration of section 14's reply clock (built on another branch).
 const REPLY_CLOCK_MIGRATION: i64 = 20261202000050;
 
+/// One browser test at a time: each runs a server and a Chromium, and the two-second
+/// deadlines of live updates are about the inbox, not about four browsers sharing two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -571,6 +575,7 @@ fn assert_clean_console(
 
 #[bellhop_testdb::test]
 async fn staff_sign_in_see_a_guest_arrive_live_reply_by_keyboard_close_and_reopen(pool: PgPool) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let addr = free_addr();
     let _server = serve(&pool, addr).await;
     let base = format!("http://{addr}");
@@ -773,6 +778,7 @@ async fn staff_sign_in_see_a_guest_arrive_live_reply_by_keyboard_close_and_reope
 async fn on_a_phone_the_inbox_fits_375_pixels_and_shows_when_it_is_offline_then_catches_up(
     pool: PgPool,
 ) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let addr = free_addr();
     let server = serve(&pool, addr).await;
     let base = format!("http://{addr}");
@@ -862,6 +868,7 @@ async fn on_a_phone_the_inbox_fits_375_pixels_and_shows_when_it_is_offline_then_
 async fn staff_assign_a_conversation_to_themselves_leave_a_note_and_send_an_edited_quick_reply(
     pool: PgPool,
 ) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     if !section_14_routes_not_built_yet().is_empty() {
         println!("SKIPPED: this build has no section 14 workflow routes yet");
         return;
@@ -987,6 +994,7 @@ async fn staff_assign_a_conversation_to_themselves_leave_a_note_and_send_an_edit
 /// finds it.
 #[bellhop_testdb::test]
 async fn an_overdue_conversation_is_marked_with_how_long_the_guest_has_waited(pool: PgPool) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     if !bellhop_persistence::MIGRATOR
         .iter()
         .any(|m| m.version == REPLY_CLOCK_MIGRATION)
