@@ -4,11 +4,13 @@
 use std::{collections::HashSet, sync::Arc};
 
 use bellhop_domain::{
+    message::MessageContent,
     outlet::{parse_weekday, OpeningInterval, WEEK},
     ports::ReferenceDataRepository,
+    quick_reply::unknown_placeholder,
     reference::{
-        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
-        ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
+        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, QuickReplyData,
+        ReferenceData, ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
     session::parse_language_code,
     DomainError, RepositoryError,
@@ -45,6 +47,8 @@ pub struct PropertyEntry {
     pub orders: Vec<OrderEntry>,
     #[serde(default)]
     pub staff_keys: Vec<StaffKeyEntry>,
+    #[serde(default)]
+    pub quick_replies: Vec<QuickReplyEntry>,
 }
 
 fn yes() -> bool {
@@ -118,11 +122,27 @@ pub struct OrderEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StaffKeyEntry {
     pub key: String,
+    /// The staff member's code (1 to 50 characters, unique in the property): a key with a
+    /// code can be assigned conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub display_name: String,
     #[serde(default)]
     pub outlets: Option<Vec<String>>,
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// A common answer staff insert with one click. `content` may hold the placeholders of
+/// [`bellhop_domain::quick_reply::PLACEHOLDERS`]; `outletCodes` absent means every outlet.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuickReplyEntry {
+    pub code: String,
+    pub title: String,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlet_codes: Option<Vec<String>>,
 }
 
 /// A refused entry in the file's words: its path, what it is, and what does not resolve.
@@ -155,6 +175,17 @@ pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
                 ),
             };
             format!("properties[{p}].staffKeys[{i}] ({name}): {detail}")
+        }
+        (ReferenceEntity::QuickReply, _) => {
+            let code = property
+                .quick_replies
+                .get(i)
+                .map(|reply| reply.code.as_str())
+                .unwrap_or_default();
+            format!(
+                "properties[{p}].quickReplies[{i}] ({code}): outletCodes names an outlet that is not in property {}.",
+                property.code
+            )
         }
     }
 }
@@ -446,6 +477,11 @@ fn validate_property(
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
+    unique(
+        &format!("{path}.staffKeys"),
+        "staff member code",
+        entry.staff_keys.iter().filter_map(|k| k.code.as_deref()),
+    )?;
     let staff_keys = entry
         .staff_keys
         .iter()
@@ -453,6 +489,9 @@ fn validate_property(
         .map(|(i, key)| {
             let at = format!("{path}.staffKeys[{i}] ({})", key.display_name);
             secret_field(&at, "key", &key.key)?;
+            if let Some(code) = &key.code {
+                text_field(&at, "code", code, 50)?;
+            }
             text_field(&at, "displayName", &key.display_name, 100)?;
             if let Some(codes) = &key.outlets {
                 for (o, code) in codes.iter().enumerate() {
@@ -466,10 +505,29 @@ fn validate_property(
             }
             Ok(StaffKeyData {
                 key_hash: hash_secret(&key.key),
+                code: key.code.clone(),
                 display_name: key.display_name.clone(),
                 outlet_codes: key.outlets.clone(),
                 enabled: key.enabled,
             })
+        })
+        .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+
+    unique(
+        &format!("{path}.quickReplies"),
+        "quick reply code",
+        entry.quick_replies.iter().map(|r| r.code.as_str()),
+    )?;
+    let quick_replies = entry
+        .quick_replies
+        .iter()
+        .enumerate()
+        .map(|(i, reply)| {
+            validate_quick_reply(
+                &format!("{path}.quickReplies[{i}] ({})", reply.code),
+                reply,
+                &entry.outlets,
+            )
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
 
@@ -485,6 +543,50 @@ fn validate_property(
         stays,
         orders,
         staff_keys,
+        quick_replies,
+    })
+}
+
+/// A quick reply's code, title and text, its placeholders (only the known ones) and its
+/// outlets (only the property's).
+fn validate_quick_reply(
+    at: &str,
+    reply: &QuickReplyEntry,
+    outlets: &[OutletEntry],
+) -> Result<QuickReplyData, ReferenceFileError> {
+    text_field(at, "code", &reply.code, 50)?;
+    text_field(at, "title", &reply.title, 100)?;
+    // The text of a message: 1 to 4000 characters, newlines allowed, no NUL.
+    if reply.content.trim().is_empty()
+        || reply.content.chars().count() > MessageContent::MAX_CHARS
+        || reply.content.contains('\0')
+    {
+        return fail(
+            format!("{at}.content"),
+            format!("must be 1 to {} characters", MessageContent::MAX_CHARS),
+        );
+    }
+    if let Some(placeholder) = unknown_placeholder(&reply.content) {
+        return fail(
+            format!("{at}.content"),
+            format!("{placeholder} is not a placeholder (known: {{{{guest.firstName}}}}, {{{{guest.lastName}}}}, {{{{room}}}}, {{{{outlet.name}}}}, {{{{serviceCenter}}}}, {{{{staff.name}}}})"),
+        );
+    }
+    if let Some(codes) = &reply.outlet_codes {
+        for (o, code) in codes.iter().enumerate() {
+            if !outlets.iter().any(|outlet| &outlet.code == code) {
+                return fail(
+                    format!("{at}.outletCodes[{o}]"),
+                    format!("\"{code}\" is not an outlet of this property"),
+                );
+            }
+        }
+    }
+    Ok(QuickReplyData {
+        code: reply.code.clone(),
+        title: reply.title.clone(),
+        content: reply.content.clone(),
+        outlet_codes: reply.outlet_codes.clone(),
     })
 }
 
@@ -612,15 +714,33 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
             staff_keys: vec![
                 StaffKeyEntry {
                     key: "demo-staff-key".into(),
+                    code: Some("front-desk".into()),
                     display_name: "Front Desk Demo".into(),
                     outlets: None,
                     enabled: true,
                 },
                 StaffKeyEntry {
                     key: "demo-bar-key".into(),
+                    code: Some("bar".into()),
                     display_name: "Bar Demo".into(),
                     outlets: Some(vec!["BAR".into()]),
                     enabled: true,
+                },
+            ],
+            quick_replies: vec![
+                QuickReplyEntry {
+                    code: "TOWELS".into(),
+                    title: "Towels on the way".into(),
+                    content:
+                        "Hello {{guest.firstName}}, fresh towels are on their way to room {{room}}."
+                            .into(),
+                    outlet_codes: None,
+                },
+                QuickReplyEntry {
+                    code: "BAR-HOURS".into(),
+                    title: "Bar hours".into(),
+                    content: "The {{outlet.name}} is open every day from 17:00 to 01:00.".into(),
+                    outlet_codes: Some(vec!["BAR".into()]),
                 },
             ],
         }],
@@ -746,6 +866,144 @@ mod tests {
         assert!(
             error.contains("staffKeys[1] (Bar Demo).outlets[0]"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn the_demo_keys_are_staff_members_and_its_quick_replies_are_loaded() {
+        let data = validate(&demo_file(Utc::now())).unwrap();
+        let property = &data.properties[0];
+        let codes: Vec<_> = property
+            .staff_keys
+            .iter()
+            .map(|k| k.code.as_deref())
+            .collect();
+        assert_eq!(codes, [Some("front-desk"), Some("bar")]);
+        let replies: Vec<_> = property
+            .quick_replies
+            .iter()
+            .map(|r| (r.code.as_str(), r.outlet_codes.clone()))
+            .collect();
+        assert_eq!(
+            replies,
+            [
+                ("TOWELS", None),
+                ("BAR-HOURS", Some(vec!["BAR".to_owned()]))
+            ]
+        );
+    }
+
+    #[test]
+    fn staff_member_codes_are_1_to_50_characters_and_unique_in_the_property() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].staff_keys[1].code = Some("front-desk".into());
+        let error = validate(&file).unwrap_err().0;
+        assert_eq!(
+            error,
+            "properties[0] (DEMO-HOTEL).staffKeys: staff member code \"front-desk\" appears twice"
+        );
+        file.properties[0].staff_keys[1].code = Some("x".repeat(51));
+        let error = validate(&file).unwrap_err().0;
+        assert_eq!(
+            error,
+            "properties[0] (DEMO-HOTEL).staffKeys[1] (Bar Demo).code: must be 1 to 50 characters"
+        );
+        file.properties[0].staff_keys[1].code = Some(String::new());
+        assert!(validate(&file).is_err());
+        file.properties[0].staff_keys[1].code = None;
+        assert!(validate(&file).is_ok());
+    }
+
+    #[test]
+    fn a_quick_reply_with_an_unknown_placeholder_is_rejected_naming_it() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].quick_replies[1].content = "Dear {{guest.name}}".into();
+        let error = validate(&file).unwrap_err().0;
+        assert!(
+            error.starts_with(
+                "properties[0] (DEMO-HOTEL).quickReplies[1] (BAR-HOURS).content: {{guest.name}} is not a placeholder"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_quick_reply_is_checked_field_by_field() {
+        type Change = fn(&mut QuickReplyEntry);
+        let cases: [(Change, &str); 5] = [
+            (
+                |r| r.code = String::new(),
+                "quickReplies[0] ().code: must be 1 to 50",
+            ),
+            (
+                |r| r.title = "t".repeat(101),
+                "quickReplies[0] (TOWELS).title: must be 1 to 100",
+            ),
+            (
+                |r| r.content = "   ".into(),
+                "quickReplies[0] (TOWELS).content: must be 1 to 4000",
+            ),
+            (
+                |r| r.content = "x".repeat(4001),
+                "quickReplies[0] (TOWELS).content: must be 1 to 4000",
+            ),
+            (
+                |r| r.outlet_codes = Some(vec!["NOPE".into()]),
+                "quickReplies[0] (TOWELS).outletCodes[0]: \"NOPE\" is not an outlet",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut file = demo_file(Utc::now());
+            change(&mut file.properties[0].quick_replies[0]);
+            let error = validate(&file).unwrap_err().0;
+            assert!(error.contains(expected), "{error}");
+        }
+        let mut file = demo_file(Utc::now());
+        let copy = file.properties[0].quick_replies[0].clone();
+        file.properties[0].quick_replies.push(copy);
+        assert!(validate(&file)
+            .unwrap_err()
+            .0
+            .contains("quick reply code \"TOWELS\" appears twice"));
+    }
+
+    #[test]
+    fn staff_codes_and_quick_replies_are_read_from_toml_too() {
+        let text = r#"
+            [[properties]]
+            code = "H"
+            name = "Hotel"
+            brandCode = ""
+            groupCode = ""
+            timeZone = "Europe/London"
+            defaultLanguage = "en"
+
+            [[properties.outlets]]
+            code = "BAR"
+            name = "Bar"
+            displayOrder = 1
+
+            [[properties.staffKeys]]
+            key = "a-long-staff-key"
+            code = "sam"
+            displayName = "Sam"
+
+            [[properties.quickReplies]]
+            code = "HI"
+            title = "Hello"
+            content = "Hello {{guest.firstName}}"
+            outletCodes = ["BAR"]
+        "#;
+        let data = parse_reference_file(text, FileFormat::Toml).unwrap();
+        let property = &data.properties[0];
+        assert_eq!(property.staff_keys[0].code.as_deref(), Some("sam"));
+        assert_eq!(
+            property.quick_replies[0].content,
+            "Hello {{guest.firstName}}"
+        );
+        assert_eq!(
+            property.quick_replies[0].outlet_codes,
+            Some(vec!["BAR".to_owned()])
         );
     }
 

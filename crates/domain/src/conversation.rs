@@ -11,11 +11,12 @@ use crate::{
     form_details::OrderFormDetails,
     message::{derive_subject, MessageContent},
     naming::{guest_author, AuthorName, ConversationType, GuestSigner},
+    note::Note,
     order::{Order, OrderId},
     outlet::{Outlet, OutletId},
     property::{Property, PropertyId},
     session::{GuestIdentifier, Session, SessionId},
-    staff::{StaffKey, StaffScope},
+    staff::{Assignee, StaffKey, StaffScope},
     stay::{GuestStay, StayId},
 };
 
@@ -56,6 +57,22 @@ impl ConversationStatus {
     /// Whether a conversation in this status takes new messages (else `ConversationClosed`).
     pub const fn accepts_messages(self) -> bool {
         matches!(self, Self::Open)
+    }
+
+    /// What a new message from `by` does to a conversation in this status: nothing to an
+    /// open one; a guest's (or visitor's) message reopens a closed one (section 14), while
+    /// staff must reopen it themselves first (`ConversationClosed`).
+    pub fn on_message(self, by: Side) -> Result<Option<StatusChange>, DomainError> {
+        if self.accepts_messages() {
+            return Ok(None);
+        }
+        match by {
+            Side::Guest => Ok(Some(StatusChange {
+                status: Self::Open,
+                closed_at: None,
+            })),
+            Side::ServiceCenter => Err(DomainError::ConversationClosed),
+        }
     }
 
     /// Who may move a conversation to `to`: a guest may close it; the service centre may close
@@ -251,6 +268,10 @@ pub struct Conversation {
     pub unread_count: i64,
     /// Every message, or only the last one in lists.
     pub messages: Vec<Message>,
+    /// The staff member who owns it (staff views only).
+    pub assignee: Option<Assignee>,
+    /// Internal notes, oldest first: filled only in the full staff view, never for a guest.
+    pub notes: Vec<Note>,
 }
 
 /// The guest side of a conversation: the stay of a verified guest, or a visitor's identifier.
@@ -571,6 +592,31 @@ mod tests {
     }
 
     #[test]
+    fn a_guest_message_reopens_a_closed_conversation_but_a_staff_message_does_not() {
+        assert_eq!(ConversationStatus::Open.on_message(Side::Guest), Ok(None));
+        assert_eq!(
+            ConversationStatus::Open.on_message(Side::ServiceCenter),
+            Ok(None)
+        );
+        let change = ConversationStatus::Closed
+            .on_message(Side::Guest)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.status, ConversationStatus::Open);
+        assert_eq!(change.closed_at, None);
+        assert_eq!(
+            change.event("C1"),
+            ConversationEvent::Reopened {
+                conversation_code: "C1".into()
+            }
+        );
+        assert_eq!(
+            ConversationStatus::Closed.on_message(Side::ServiceCenter),
+            Err(DomainError::ConversationClosed)
+        );
+    }
+
+    #[test]
     fn setting_the_status_a_conversation_has_changes_nothing() {
         for status in [ConversationStatus::Open, ConversationStatus::Closed] {
             assert_eq!(
@@ -735,6 +781,7 @@ mod tests {
         let (property, outlet, stay) = (property(), outlet(), stay());
         let key = StaffKey {
             id: 3,
+            code: None,
             display_name: "Sam".into(),
             scope: StaffScope {
                 property_id: 1,

@@ -26,7 +26,9 @@ pub enum ErrorCode {
     ConversationNotFound,
     MessageNotFound,
     GuestNotFound,
+    StaffMemberNotFound,
     OrderOutletMismatch,
+    AssigneeNotAllowed,
     ConversationClosed,
     IdempotencyKeyReused,
     PayloadTooLarge,
@@ -61,6 +63,8 @@ impl ErrorCode {
             Self::ConversationNotFound => "ConversationNotFound",
             Self::MessageNotFound => "MessageNotFound",
             Self::GuestNotFound => "GuestNotFound",
+            Self::StaffMemberNotFound => "StaffMemberNotFound",
+            Self::AssigneeNotAllowed => "AssigneeNotAllowed",
             Self::OrderOutletMismatch => "OrderOutletMismatch",
             Self::ConversationClosed => "ConversationClosed",
             Self::IdempotencyKeyReused => "IdempotencyKeyReused",
@@ -121,6 +125,10 @@ pub enum DomainError {
     MessageNotFound,
     #[error("No guest is staying in that room.")]
     GuestNotFound,
+    #[error("No staff member has that code.")]
+    StaffMemberNotFound,
+    #[error("That staff member's key does not cover the conversation's outlet.")]
+    AssigneeNotAllowed,
     #[error("The order does not belong to that outlet.")]
     OrderOutletMismatch,
     #[error("The conversation is closed.")]
@@ -165,6 +173,8 @@ impl DomainError {
             Self::ConversationNotFound => ErrorCode::ConversationNotFound,
             Self::MessageNotFound => ErrorCode::MessageNotFound,
             Self::GuestNotFound => ErrorCode::GuestNotFound,
+            Self::StaffMemberNotFound => ErrorCode::StaffMemberNotFound,
+            Self::AssigneeNotAllowed => ErrorCode::AssigneeNotAllowed,
             Self::OrderOutletMismatch => ErrorCode::OrderOutletMismatch,
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
@@ -208,6 +218,8 @@ mod tests {
             DomainError::OutletNotFound,
             DomainError::NoOutletAvailable,
             DomainError::ConversationClosed,
+            DomainError::StaffMemberNotFound,
+            DomainError::AssigneeNotAllowed,
         ];
         for error in samples {
             let debug = format!("{error:?}");

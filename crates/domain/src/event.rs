@@ -2,10 +2,18 @@
 //! (section 11 of the spec), as values. They are what live events, webhooks and an event log
 //! are built from.
 
-use crate::conversation::{Conversation, ConversationStatus, Message, Side};
+use crate::{
+    conversation::{Conversation, ConversationStatus, Message, Side},
+    note::Note,
+    staff::Assignee,
+};
 
 /// One thing that happened to a conversation.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per write and moved, never stored in bulk: boxing the conversation would only add an allocation"
+)]
 pub enum ConversationEvent {
     /// A conversation was created (by a guest, a visitor or staff), with its first message.
     Created { conversation: Conversation },
@@ -24,6 +32,16 @@ pub enum ConversationEvent {
     Closed { conversation_code: String },
     /// The conversation was reopened.
     Reopened { conversation_code: String },
+    /// The conversation was assigned to a member (`Some`) or unassigned (`None`). Staff only.
+    Assigned {
+        conversation_code: String,
+        assignee: Option<Assignee>,
+    },
+    /// An internal note was added. Staff only.
+    NoteCreated {
+        conversation_code: String,
+        note: Note,
+    },
 }
 
 impl ConversationEvent {
@@ -35,6 +53,8 @@ impl ConversationEvent {
             Self::Read { .. } => "conversation.read",
             Self::Closed { .. } => "conversation.closed",
             Self::Reopened { .. } => "conversation.reopened",
+            Self::Assigned { .. } => "conversation.assigned",
+            Self::NoteCreated { .. } => "note.created",
         }
     }
 
@@ -49,7 +69,13 @@ impl ConversationEvent {
                 conversation_code, ..
             }
             | Self::Closed { conversation_code }
-            | Self::Reopened { conversation_code } => conversation_code,
+            | Self::Reopened { conversation_code }
+            | Self::Assigned {
+                conversation_code, ..
+            }
+            | Self::NoteCreated {
+                conversation_code, ..
+            } => conversation_code,
         }
     }
 

@@ -10,9 +10,11 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     conversation::{Conversation, ConversationStatus, GuestOwner, Message, MessageType, Viewer},
+    note::Note,
     outlet::OutletId,
     ports::RepoResult,
     property::PropertyId,
+    staff::Assignee,
     stay::StayId,
 };
 
@@ -55,6 +57,10 @@ impl EventCursor {
 
 /// What happened, with the snapshot each side's shape is rendered from.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per write and moved, never stored in bulk: boxing the conversation would only add an allocation"
+)]
 pub enum EventPayload {
     /// A conversation and its first message.
     ConversationCreated(Conversation),
@@ -68,6 +74,10 @@ pub enum EventPayload {
     },
     /// The status changed to this one.
     StatusChanged(ConversationStatus),
+    /// The conversation now belongs to this member (`None`: to nobody). Staff only.
+    Assigned(Option<Assignee>),
+    /// An internal note was added. Staff only.
+    NoteCreated(Note),
 }
 
 impl EventPayload {
@@ -79,7 +89,15 @@ impl EventPayload {
             Self::ConversationRead { .. } => "conversation.read",
             Self::StatusChanged(ConversationStatus::Closed) => "conversation.closed",
             Self::StatusChanged(ConversationStatus::Open) => "conversation.reopened",
+            Self::Assigned(_) => "conversation.assigned",
+            Self::NoteCreated(_) => "note.created",
         }
+    }
+
+    /// Whether only staff may ever see it (section 14: assignments and notes reach the staff
+    /// stream and webhooks, never a guest).
+    pub const fn staff_only(&self) -> bool {
+        matches!(self, Self::Assigned(_) | Self::NoteCreated(_))
     }
 }
 
@@ -91,6 +109,15 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
     pub payload: EventPayload,
     pub audience: Audience,
+}
+
+impl Event {
+    /// Whether `viewer` may see this event: its audience admits them, and a staff-only
+    /// event is never a guest's.
+    pub fn visible_to(&self, viewer: &Viewer) -> bool {
+        let guest = matches!(viewer, Viewer::Guest { .. });
+        self.audience.admits(viewer) && !(guest && self.payload.staff_only())
+    }
 }
 
 /// Who may see an event: its conversation's outlet, and its stay or visitor identifier.
@@ -199,6 +226,38 @@ mod tests {
         assert!(stay.admits(&staff(None)));
         assert!(stay.admits(&staff(Some(vec![2, 3]))));
         assert!(!visitor.admits(&staff(Some(vec![2]))));
+    }
+
+    #[test]
+    fn assignments_and_notes_are_for_staff_only_even_with_a_guest_audience() {
+        use crate::staff::StaffScope;
+        let audience = Audience {
+            outlet_id: 3,
+            stay_id: Some(7),
+            guest_identifier: None,
+        };
+        let event = |payload| Event {
+            cursor: EventCursor { xid: 1, id: 1 },
+            conversation_code: "C1".into(),
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+            payload,
+            audience: audience.clone(),
+        };
+        let guest = Viewer::Guest {
+            property_id: 1,
+            owner: GuestOwner::Stay(7),
+        };
+        let staff = Viewer::Staff(StaffScope {
+            property_id: 1,
+            outlet_ids: None,
+        });
+        let assigned = event(EventPayload::Assigned(None));
+        assert!(assigned.payload.staff_only());
+        assert!(!assigned.visible_to(&guest));
+        assert!(assigned.visible_to(&staff));
+        let closed = event(EventPayload::StatusChanged(ConversationStatus::Closed));
+        assert!(!closed.payload.staff_only());
+        assert!(closed.visible_to(&guest) && closed.visible_to(&staff));
     }
 
     #[test]

@@ -17,13 +17,17 @@ use crate::{
     },
     error::RepositoryError,
     idempotency::{Created, IdempotentRequest},
+    note::{NewNote, Note},
     order::Order,
     outlet::Outlet,
     paging::Page,
     property::{Property, PropertyId},
+    quick_reply::QuickReply,
     reference::{LoadSummary, ReferenceData, SecretHash},
     session::{GuestIdentity, Session, SessionId},
-    staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
+    staff::{
+        OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffMember, StaffScope,
+    },
     stay::{GuestStay, StayId},
     verification::FailureWindow,
 };
@@ -256,12 +260,14 @@ pub trait ConversationRepository: Send + Sync {
         page: Page,
         descending: bool,
     ) -> RepoResult<Vec<Message>>;
-    /// Appends a message with the next sequence number of the conversation if its status
-    /// accepts messages; the event is `MessageAdded`. Idempotent under a key as
+    /// Appends a message with the next sequence number of the conversation; the event is
+    /// `MessageAdded`. A closed conversation first goes as
+    /// [`ConversationStatus::on_message`] says: a guest's message reopens it (events
+    /// `Reopened` then `MessageAdded`, in one transaction), a staff message is refused. Idempotent under a key as
     /// [`ConversationRepository::create_conversation`].
     ///
     /// # Errors
-    /// `ConversationNotFound`, `ConversationClosed`, `IdempotencyKeyReused`.
+    /// `ConversationNotFound`, `ConversationClosed` (staff only), `IdempotencyKeyReused`.
     async fn add_message(
         &self,
         viewer: &Viewer,
@@ -312,6 +318,51 @@ pub trait StaffRepository: Send + Sync {
     ) -> RepoResult<Vec<Conversation>>;
     /// Unread counts per active outlet of the scope, in display order.
     async fn unread_by_outlet(&self, scope: &StaffScope) -> RepoResult<Vec<OutletUnread>>;
+}
+
+/// The service-centre workflow (section 14): staff members, who owns a conversation, internal
+/// notes and quick replies. Everything here is staff-only.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WorkflowRepository: Send + Sync {
+    /// The enabled key of the property whose member code is `code` (exact match), if any.
+    ///
+    /// # Errors
+    /// None of the domain's.
+    async fn find_staff_member(
+        &self,
+        property_id: PropertyId,
+        code: &str,
+    ) -> RepoResult<Option<StaffMember>>;
+    /// Makes `assignee` (`None`: nobody) the owner of a conversation the viewer may see; the
+    /// event `Assigned` when the owner changed, none when it already was that one.
+    ///
+    /// # Errors
+    /// `ConversationNotFound`.
+    async fn assign(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        assignee: Option<StaffMember>,
+    ) -> RepoResult<Vec<ConversationEvent>>;
+    /// Adds an internal note to a conversation the viewer may see, whatever its status; the
+    /// event is `NoteCreated`. Idempotent under a key as
+    /// [`ConversationRepository::create_conversation`].
+    ///
+    /// # Errors
+    /// `ConversationNotFound`, `IdempotencyKeyReused`.
+    async fn add_note(
+        &self,
+        viewer: &Viewer,
+        code: &str,
+        note: NewNote,
+        idempotency: Option<IdempotentRequest>,
+    ) -> RepoResult<Created<Written<Note>>>;
+    /// Every quick reply of the property, in no particular order.
+    ///
+    /// # Errors
+    /// None of the domain's.
+    async fn quick_replies(&self, property_id: PropertyId) -> RepoResult<Vec<QuickReply>>;
 }
 
 /// Loads reference data (properties, tokens, outlets, stays, orders, staff keys).

@@ -23,6 +23,7 @@ pub struct RejectedEntry {
 pub enum ReferenceEntity {
     Order,
     StaffKey,
+    QuickReply,
 }
 
 /// The field of a refused entry.
@@ -32,7 +33,8 @@ pub enum ReferenceField {
     OutletOrStayCode,
     /// A staff key's secret already belongs to a key of another property.
     KeySecret,
-    /// A staff key's `outlets` names an outlet that is not in its property.
+    /// A staff key's `outlets` (or a quick reply's `outletCodes`) names an outlet that is not
+    /// in its property.
     Outlets,
 }
 
@@ -57,6 +59,7 @@ pub struct PropertyData {
     pub stays: Vec<StayData>,
     pub orders: Vec<OrderData>,
     pub staff_keys: Vec<StaffKeyData>,
+    pub quick_replies: Vec<QuickReplyData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +103,22 @@ pub struct OrderData {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffKeyData {
     pub key_hash: SecretHash,
+    /// The staff member's code; `None`: the key is no member.
+    pub code: Option<String>,
     pub display_name: String,
     /// `None`: every outlet of the property.
     pub outlet_codes: Option<Vec<String>>,
     pub enabled: bool,
+}
+
+/// A quick reply; its placeholders are already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuickReplyData {
+    pub code: String,
+    pub title: String,
+    pub content: String,
+    /// `None`: every outlet of the property.
+    pub outlet_codes: Option<Vec<String>>,
 }
 
 /// What a load changed.
@@ -115,4 +130,5 @@ pub struct LoadSummary {
     pub orders: usize,
     pub interface_tokens: usize,
     pub staff_keys: usize,
+    pub quick_replies: usize,
 }

@@ -3,7 +3,9 @@
 use bellhop_application::outlets::OutletSettings;
 use bellhop_domain::{
     conversation::{Conversation, Message},
+    note::Note,
     outlet::weekday_name,
+    staff::Assignee,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -130,6 +132,51 @@ impl From<Conversation> for ConversationSummaryDto {
     }
 }
 
+/// The staff member who owns a conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Assignee)]
+pub struct AssigneeDto {
+    pub code: String,
+    pub display_name: String,
+}
+
+impl From<Assignee> for AssigneeDto {
+    fn from(a: Assignee) -> Self {
+        Self {
+            code: a.code,
+            display_name: a.display_name,
+        }
+    }
+}
+
+/// An internal note: staff only, never shown to guests.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Note)]
+pub struct NoteDto {
+    pub code: String,
+    pub content: String,
+    /// The writing key's staff member code; null for a key without one.
+    pub author_code: Option<String>,
+    /// The writing key's display name.
+    pub author_name: String,
+    #[serde(serialize_with = "serialize_wire_date")]
+    pub create_date: DateTime<Utc>,
+}
+
+impl From<Note> for NoteDto {
+    fn from(n: Note) -> Self {
+        Self {
+            code: n.code,
+            content: n.content,
+            author_code: n.author_code,
+            author_name: n.author_name,
+            create_date: n.created_at,
+        }
+    }
+}
+
 /// A conversation in the staff list: no messages, the last one and the unread count.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -139,6 +186,8 @@ pub struct StaffConversationItemDto {
     pub fields: ConversationFields,
     pub unread_count: i64,
     pub last_message: Option<MessageDto>,
+    /// The staff member who owns it, or null.
+    pub assignee: Option<AssigneeDto>,
 }
 
 impl From<Conversation> for StaffConversationItemDto {
@@ -149,6 +198,7 @@ impl From<Conversation> for StaffConversationItemDto {
             fields,
             unread_count,
             last_message: c.messages.into_iter().last().map(MessageDto::from),
+            assignee: c.assignee.map(AssigneeDto::from),
         }
     }
 }
@@ -165,6 +215,10 @@ pub struct StaffConversationDto {
     /// A visitor's contact form, as sent (`orderFormDetailsDictionary`).
     #[schema(value_type = Option<Object>)]
     pub order_form_details: Option<Value>,
+    /// The staff member who owns it, or null.
+    pub assignee: Option<AssigneeDto>,
+    /// Internal notes, oldest first (staff only).
+    pub notes: Vec<NoteDto>,
 }
 
 impl From<Conversation> for StaffConversationDto {
@@ -175,6 +229,8 @@ impl From<Conversation> for StaffConversationDto {
             unread_count: c.unread_count,
             order_form_details: c.order_form_details,
             messages: c.messages.into_iter().map(MessageDto::from).collect(),
+            assignee: c.assignee.map(AssigneeDto::from),
+            notes: c.notes.into_iter().map(NoteDto::from).collect(),
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidConversationType
         | InvalidPaging => StatusCode::BAD_REQUEST,
         NotFound | OutletNotFound | OrderNotFound | ConversationNotFound | MessageNotFound
-        | GuestNotFound => StatusCode::NOT_FOUND,
+        | GuestNotFound | StaffMemberNotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         SessionTokenRequired
         | SessionTokenInvalid
@@ -33,7 +33,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InterfaceTokenInvalid
         | GuestVerificationFailed => StatusCode::UNAUTHORIZED,
         GuestNotVerified | OutletNotAllowed => StatusCode::FORBIDDEN,
-        OrderOutletMismatch | ConversationClosed => StatusCode::CONFLICT,
+        OrderOutletMismatch | ConversationClosed | AssigneeNotAllowed => StatusCode::CONFLICT,
         IdempotencyKeyReused | NoOutletAvailable => StatusCode::UNPROCESSABLE_ENTITY,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -230,6 +230,14 @@ mod tests {
         );
         assert_eq!(
             status_of(ErrorCode::ConversationClosed),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status_of(ErrorCode::StaffMemberNotFound),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status_of(ErrorCode::AssigneeNotAllowed),
             StatusCode::CONFLICT
         );
         assert_eq!(

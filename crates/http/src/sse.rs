@@ -7,7 +7,8 @@
 //! for the property arrives (relayed by the server's listener) at once and then every 25 ms
 //! for 500 ms, since an event becomes readable only when the transactions older than its
 //! commit have ended. What it reads it hands to the property's streams as one [`Batch`]; each
-//! stream keeps what its viewer may see (`Audience::admits`). A waiting stream holds no
+//! stream keeps what its viewer may see (`Event::visible_to`: its audience, and never a
+//! staff-only event for a guest). A waiting stream holds no
 //! connection. `NOTIFY` only wakes the watcher: the table is the truth, so a lost notification
 //! delays delivery by at most the poll interval.
 //!
@@ -39,7 +40,7 @@ use futures_util::Stream;
 use serde_json::{json, Map, Value};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::dto::{ConversationDto, MessageDto, StaffConversationDto};
+use crate::dto::{AssigneeDto, ConversationDto, MessageDto, NoteDto, StaffConversationDto};
 
 /// How often a property's watcher reads its new events without a wake-up.
 const POLL: Duration = Duration::from_millis(500);
@@ -410,7 +411,7 @@ impl StreamState {
         }
         let frames = batch.frames(&self.side);
         for (event, frame) in batch.events.iter().zip(frames) {
-            if event.cursor > self.cursor && event.audience.admits(&self.viewer) {
+            if event.cursor > self.cursor && event.visible_to(&self.viewer) {
                 self.pending.push_back(frame.clone());
                 self.last_sent = Instant::now();
             }
@@ -472,6 +473,21 @@ pub fn render(event: &Event, side: &Side) -> Value {
         }
         EventPayload::StatusChanged(status) => {
             data.insert("conversationStatus".into(), json!(status.as_str()));
+        }
+        // Staff only: never delivered to a guest stream (`Event::visible_to`).
+        EventPayload::Assigned(assignee) => {
+            data.insert(
+                "assignee".into(),
+                to_value(serde_json::to_value(
+                    assignee.clone().map(AssigneeDto::from),
+                )),
+            );
+        }
+        EventPayload::NoteCreated(note) => {
+            data.insert(
+                "note".into(),
+                to_value(serde_json::to_value(NoteDto::from(note.clone()))),
+            );
         }
     }
     Value::Object(data)
@@ -552,7 +568,9 @@ pub fn stream(
                         }
                         if let Some(last) = batch.last() {
                             s.cursor = s.cursor.max(last.cursor);
-                            for event in &batch {
+                            // The store already filtered by viewer; staff-only events are
+                            // checked again so that a guest can never be sent one.
+                            for event in batch.iter().filter(|e| e.visible_to(&s.viewer)) {
                                 let data = render(event, &s.side);
                                 s.pending.push_back(frame(
                                     Some(event.cursor),

@@ -14,6 +14,7 @@ use bellhop_domain::{
     naming::ConversationType,
     paging::Page,
     ports::{ConversationRepository, RepoResult, Written},
+    staff::Assignee,
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Utc};
@@ -32,12 +33,13 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "
     c.id, c.property_id, c.code, c.subject, o.code AS outlet_code, o.name AS outlet_name,
     ord.code AS order_code, p.code AS property_code, c.room_number, c.guest_first_name,
     c.guest_last_name, c.guest_language_code, c.status, c.conversation_type, c.order_form_details,
-    c.created_at, c.last_message_at";
+    c.created_at, c.last_message_at, ak.code AS assignee_code, ak.display_name AS assignee_name";
 
 pub(crate) const CONVERSATION_JOINS: &str = "
     JOIN outlets o ON o.property_id = c.property_id AND o.id = c.outlet_id
     JOIN properties p ON p.id = c.property_id
-    LEFT JOIN orders ord ON ord.property_id = c.property_id AND ord.id = c.order_id";
+    LEFT JOIN orders ord ON ord.property_id = c.property_id AND ord.id = c.order_id
+    LEFT JOIN staff_keys ak ON ak.property_id = c.property_id AND ak.id = c.assignee_key_id";
 
 /// The columns of a message `m` of conversation `c`, with the conversation's read positions
 /// (from which the domain says whether the recipient has read it).
@@ -65,6 +67,9 @@ pub(crate) struct ConversationRow {
     order_form_details: Option<serde_json::Value>,
     created_at: DateTime<Utc>,
     last_message_at: DateTime<Utc>,
+    /// The assigned member's code and name (both null when unassigned).
+    assignee_code: Option<String>,
+    assignee_name: Option<String>,
     unread_count: i64,
 }
 
@@ -92,6 +97,11 @@ impl ConversationRow {
             last_message_at: self.last_message_at,
             unread_count: self.unread_count,
             messages,
+            assignee: self
+                .assignee_code
+                .zip(self.assignee_name)
+                .map(|(code, display_name)| Assignee { code, display_name }),
+            notes: Vec::new(),
         })
     }
 }
@@ -162,9 +172,9 @@ pub(crate) fn push_unread_column(query: &mut QueryBuilder<'_, Postgres>, viewer:
 /// The viewer's scope as bind values for the checked lookups by code: a guest's stay or
 /// visitor identifier, a staff key's outlets; `None` where it does not restrict.
 pub(crate) struct Scope {
-    stay_id: Option<i64>,
-    guest_identifier: Option<String>,
-    outlet_ids: Option<Vec<i64>>,
+    pub(crate) stay_id: Option<i64>,
+    pub(crate) guest_identifier: Option<String>,
+    pub(crate) outlet_ids: Option<Vec<i64>>,
 }
 
 impl Scope {
@@ -294,7 +304,8 @@ impl PgStore {
                       o.name AS outlet_name, ord.code AS "order_code?", p.code AS property_code,
                       c.room_number, c.guest_first_name, c.guest_last_name, c.guest_language_code,
                       c.status, c.conversation_type, c.order_form_details, c.created_at,
-                      c.last_message_at,
+                      c.last_message_at, ak.code AS "assignee_code?",
+                      ak.display_name AS "assignee_name?",
                       (SELECT count(*) FROM messages u
                         WHERE u.property_id = c.property_id AND u.conversation_id = c.id
                           AND u.message_type = $6
@@ -304,6 +315,7 @@ impl PgStore {
                  JOIN outlets o ON o.property_id = c.property_id AND o.id = c.outlet_id
                  JOIN properties p ON p.id = c.property_id
                  LEFT JOIN orders ord ON ord.property_id = c.property_id AND ord.id = c.order_id
+                 LEFT JOIN staff_keys ak ON ak.property_id = c.property_id AND ak.id = c.assignee_key_id
                 WHERE c.property_id = $1 AND c.code = $2
                   AND ($3::bigint IS NULL OR c.stay_id = $3)
                   AND ($4::text IS NULL OR c.guest_identifier = $4)
@@ -410,7 +422,14 @@ impl ConversationRepository for PgStore {
             .into_iter()
             .map(Message::try_from)
             .collect::<Result<_, _>>()?;
-        row.into_conversation(messages)
+        // Notes are staff-only: a guest's view never even reads them.
+        let notes = match viewer {
+            Viewer::Staff(_) => crate::workflow::notes_of(self, row.property_id, row.id).await?,
+            Viewer::Guest { .. } => Vec::new(),
+        };
+        let mut conversation = row.into_conversation(messages)?;
+        conversation.notes = notes;
+        Ok(conversation)
     }
 
     #[instrument(skip(self, viewer, code))]
@@ -493,7 +512,10 @@ impl ConversationRepository for PgStore {
             // transaction's events sort after those of every earlier writer.
             let mut tx = self.begin().await?;
             events::lock_conversation(&mut tx, viewer, code).await?;
-            let (record, events) = added(insert_message(&mut tx, viewer, code, message).await?);
+            let mut events = reopen_for_message(&mut tx, viewer, code).await?;
+            let (record, message_events) =
+                added(insert_message(&mut tx, viewer, code, message).await?);
+            events.extend(message_events);
             events::record(&mut tx, property_id, record.conversation_id, &events).await?;
             tx.commit().await.map_err(db_error)?;
             return Ok(Created::New(Written::committed(record, events)));
@@ -503,8 +525,10 @@ impl ConversationRepository for PgStore {
             Claim::Replay(response) => return Ok(Created::Replayed(response)),
             Claim::Fresh(write) => write,
         };
-        let (record, events) =
+        let mut events = reopen_for_message(write.connection(), viewer, code).await?;
+        let (record, message_events) =
             added(insert_message(write.connection(), viewer, code, message).await?);
+        events.extend(message_events);
         events::record(
             write.connection(),
             property_id,
@@ -734,6 +758,8 @@ async fn insert_conversation(
         order_form_details: row.order_form_details,
         created_at: row.created_at,
         last_message_at: row.last_message_at,
+        assignee_code: None,
+        assignee_name: None,
         unread_count: 0,
     };
     let first = stored_message(message.clone(), row.m_id, conversation.id, 1);
@@ -826,6 +852,54 @@ async fn insert_message(
         inserted.conversation_id,
         inserted.seq,
     ))
+}
+
+/// Applies what a new message of the viewer's side does to the conversation's status
+/// ([`ConversationStatus::on_message`]): a guest's message reopens a closed conversation (the
+/// event `Reopened`, which goes before the message's own); a staff message to a closed one is
+/// `ConversationClosed`. Runs after the conversation's event lock, in the message's
+/// transaction. A conversation the viewer cannot see is left to [`insert_message`] to report.
+async fn reopen_for_message(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    code: &str,
+) -> RepoResult<Vec<ConversationEvent>> {
+    let scope = Scope::of(viewer);
+    let Some(conversation) = sqlx::query!(
+        "SELECT c.id, c.status FROM conversations c
+          WHERE c.property_id = $1 AND c.code = $2
+            AND ($3::bigint IS NULL OR c.stay_id = $3)
+            AND ($4::text IS NULL OR c.guest_identifier = $4)
+            AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))
+            FOR UPDATE",
+        viewer.property_id(),
+        code,
+        scope.stay_id,
+        scope.guest_identifier,
+        scope.outlet_ids.as_deref(),
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?
+    else {
+        return Ok(Vec::new());
+    };
+    let current = ConversationStatus::parse(&conversation.status)
+        .ok_or_else(|| RepositoryError::unexpected("a conversation has an unknown status"))?;
+    let Some(change) = current.on_message(viewer.side())? else {
+        return Ok(Vec::new());
+    };
+    sqlx::query!(
+        "UPDATE conversations SET status = $3, closed_at = $4 WHERE property_id = $1 AND id = $2",
+        viewer.property_id(),
+        conversation.id,
+        change.status.as_str(),
+        change.closed_at,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(vec![change.event(code)])
 }
 
 /// `Ok` when the viewer may see the conversation, else `ConversationNotFound`.

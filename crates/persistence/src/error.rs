@@ -22,6 +22,12 @@ fn constraint_error(constraint: &str) -> Option<DomainError> {
         | "guest_stays_code_length"
         | "orders_code_length" => invalid("A code must be 1 to 50 characters."),
         "guest_stays_room_number_length" => invalid("A room number must be 1 to 20 characters."),
+        "staff_keys_code_key" => {
+            invalid("A staff member code is already used by another key of the property.")
+        }
+        "conversation_notes_content_length" => DomainError::MessageTooLong {
+            max: MessageContent::MAX_CHARS,
+        },
         _ => return None,
     })
 }

@@ -62,8 +62,10 @@ use bellhop_domain::{
     event::ConversationEvent,
     events::{Audience, Event, EventCursor, EventLog, EventPayload},
     naming::ConversationType,
+    note::Note,
     ports::RepoResult,
     property::PropertyId,
+    staff::Assignee,
     RepositoryError,
 };
 use chrono::{DateTime, Utc};
@@ -99,7 +101,10 @@ pub(crate) async fn lock_conversation(
     Ok(row.map(|(id, _)| id))
 }
 
-/// Appends an event of conversation `conversation_id` and notifies listeners at commit.
+/// Appends an event of conversation `conversation_id` and notifies listeners at commit. A
+/// staff-only event ([`EventPayload::staff_only`]) is stored without the conversation's stay
+/// and visitor identifier: guest streams select events by those, so no guest query can ever
+/// match it.
 async fn append(
     conn: &mut PgConnection,
     property_id: PropertyId,
@@ -110,7 +115,9 @@ async fn append(
         "WITH e AS (
              INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id,
                                  stay_id, guest_identifier, data)
-             SELECT c.property_id, $3, c.id, c.code, c.outlet_id, c.stay_id, c.guest_identifier, $4
+             SELECT c.property_id, $3, c.id, c.code, c.outlet_id,
+                    CASE WHEN $6 THEN NULL ELSE c.stay_id END,
+                    CASE WHEN $6 THEN NULL ELSE c.guest_identifier END, $4
                FROM conversations c WHERE c.property_id = $1 AND c.id = $2
              RETURNING property_id)
          SELECT pg_notify($5, property_id::text) FROM e",
@@ -120,6 +127,7 @@ async fn append(
     .bind(payload.type_name())
     .bind(encode_payload(payload))
     .bind(CHANNEL)
+    .bind(payload.staff_only())
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
@@ -159,6 +167,8 @@ fn payload_of(event: &ConversationEvent) -> EventPayload {
         },
         ConversationEvent::Closed { .. } => EventPayload::StatusChanged(ConversationStatus::Closed),
         ConversationEvent::Reopened { .. } => EventPayload::StatusChanged(ConversationStatus::Open),
+        ConversationEvent::Assigned { assignee, .. } => EventPayload::Assigned(assignee.clone()),
+        ConversationEvent::NoteCreated { note, .. } => EventPayload::NoteCreated(note.clone()),
     }
 }
 
@@ -338,6 +348,16 @@ fn encode_payload(payload: &EventPayload) -> Value {
             last_read_message_code,
         } => json!({ "readBy": read_by.as_str(), "lastReadMessageCode": last_read_message_code }),
         EventPayload::StatusChanged(status) => json!({ "conversationStatus": status.as_str() }),
+        EventPayload::Assigned(assignee) => json!({
+            "assignee": assignee.as_ref().map(|a| json!({"code": a.code, "displayName": a.display_name})),
+        }),
+        EventPayload::NoteCreated(n) => json!({
+            "note": {
+                "id": n.id, "code": n.code, "conversationId": n.conversation_id,
+                "content": n.content, "authorCode": n.author_code, "authorName": n.author_name,
+                "createdAt": n.created_at,
+            }
+        }),
     }
 }
 
@@ -420,10 +440,34 @@ fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
             last_message_at: time(c, "lastMessageAt")?,
             unread_count: int(c, "unreadCount")?,
             messages,
+            // A new conversation has no owner and no notes yet.
+            assignee: None,
+            notes: Vec::new(),
         }));
     }
     if let Some(m) = data.get("message") {
         return Ok(EventPayload::MessageCreated(decode_message(m)?));
+    }
+    if let Some(assignee) = data.get("assignee") {
+        let assignee = match assignee {
+            Value::Null => None,
+            a => Some(Assignee {
+                code: text(a, "code")?,
+                display_name: text(a, "displayName")?,
+            }),
+        };
+        return Ok(EventPayload::Assigned(assignee));
+    }
+    if let Some(n) = data.get("note") {
+        return Ok(EventPayload::NoteCreated(Note {
+            id: int(n, "id")?,
+            code: text(n, "code")?,
+            conversation_id: int(n, "conversationId")?,
+            content: text(n, "content")?,
+            author_code: opt_text(n, "authorCode"),
+            author_name: text(n, "authorName")?,
+            created_at: time(n, "createdAt")?,
+        }));
     }
     if let Some(read_by) = data.get("readBy").and_then(Value::as_str) {
         return Ok(EventPayload::ConversationRead {
@@ -435,4 +479,32 @@ fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
         data,
         "conversationStatus",
     )?)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_and_note_snapshots_read_back_what_was_written() {
+        let note = Note {
+            id: 7,
+            code: "N".repeat(16),
+            conversation_id: 3,
+            content: "VIP guest".into(),
+            author_code: None,
+            author_name: "Front Desk Demo".into(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        for payload in [
+            EventPayload::Assigned(Some(Assignee {
+                code: "bar".into(),
+                display_name: "Bar Demo".into(),
+            })),
+            EventPayload::Assigned(None),
+            EventPayload::NoteCreated(note),
+        ] {
+            assert_eq!(decode_payload(&encode_payload(&payload)).unwrap(), payload);
+        }
+    }
 }

@@ -18,6 +18,7 @@ mod sessions;
 mod staff;
 mod stays;
 pub mod tenancy;
+mod workflow;
 
 use std::sync::{
     atomic::{AtomicU32, Ordering},

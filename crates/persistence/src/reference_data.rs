@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bellhop_domain::{
     ports::{ReferenceDataRepository, RepoResult},
     reference::{
-        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, ReferenceData,
-        ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
+        InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, QuickReplyData,
+        ReferenceData, ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
     DomainError,
 };
@@ -79,7 +79,75 @@ async fn load_property(
             .map_err(|field| rejected(ReferenceEntity::StaffKey, index, field))?;
         summary.staff_keys += 1;
     }
+    for (index, reply) in data.quick_replies.iter().enumerate() {
+        if !upsert_quick_reply(tx, property_id, reply).await? {
+            return Err(
+                rejected(ReferenceEntity::QuickReply, index, ReferenceField::Outlets).into(),
+            );
+        }
+        summary.quick_replies += 1;
+    }
     Ok(())
+}
+
+/// A quick reply by code, inserted or updated, with exactly the given outlets; `false` when
+/// one of them is not in the property.
+async fn upsert_quick_reply(
+    tx: &mut Tx,
+    property_id: i64,
+    reply: &QuickReplyData,
+) -> RepoResult<bool> {
+    let reply_id = sqlx::query_scalar!(
+        r#"WITH up AS (
+               INSERT INTO quick_replies (property_id, code, title, content, all_outlets)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (property_id, code) DO UPDATE
+                  SET title = EXCLUDED.title, content = EXCLUDED.content, all_outlets = EXCLUDED.all_outlets
+                WHERE (quick_replies.title, quick_replies.content, quick_replies.all_outlets)
+                      IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.content, EXCLUDED.all_outlets)
+               RETURNING id)
+           SELECT id AS "id!" FROM up UNION ALL SELECT id FROM quick_replies WHERE property_id = $1 AND code = $2 LIMIT 1"#,
+        property_id,
+        reply.code,
+        reply.title,
+        reply.content,
+        reply.outlet_codes.is_none(),
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    let codes = reply.outlet_codes.clone().unwrap_or_default();
+    let outlet_ids = sqlx::query_scalar!(
+        "SELECT id FROM outlets WHERE property_id = $1 AND code = ANY($2)",
+        property_id,
+        &codes,
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if outlet_ids.len() != codes.len() {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "DELETE FROM quick_reply_outlets WHERE property_id = $1 AND quick_reply_id = $2 AND NOT (outlet_id = ANY($3))",
+        property_id,
+        reply_id,
+        &outlet_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query!(
+        "INSERT INTO quick_reply_outlets (property_id, quick_reply_id, outlet_id)
+         SELECT $1, $2, k.outlet_id FROM unnest($3::bigint[]) AS k(outlet_id) ON CONFLICT DO NOTHING",
+        property_id,
+        reply_id,
+        &outlet_ids,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(true)
 }
 
 /// The property by code, inserted or updated; its id.
@@ -276,14 +344,14 @@ async fn upsert_staff_key(
 ) -> RepoResult<Result<(), ReferenceField>> {
     let key_id = sqlx::query_scalar!(
         r#"WITH up AS (
-               INSERT INTO staff_keys (property_id, key_hash, display_name, all_outlets, enabled)
-               VALUES ($1, $2, $3, $4, $5)
+               INSERT INTO staff_keys (property_id, key_hash, display_name, all_outlets, enabled, code)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (key_hash) DO UPDATE
                   SET display_name = EXCLUDED.display_name, all_outlets = EXCLUDED.all_outlets,
-                      enabled = EXCLUDED.enabled
+                      enabled = EXCLUDED.enabled, code = EXCLUDED.code
                 WHERE staff_keys.property_id = EXCLUDED.property_id
-                  AND (staff_keys.display_name, staff_keys.all_outlets, staff_keys.enabled)
-                      IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.all_outlets, EXCLUDED.enabled)
+                  AND (staff_keys.display_name, staff_keys.all_outlets, staff_keys.enabled, staff_keys.code)
+                      IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.all_outlets, EXCLUDED.enabled, EXCLUDED.code)
                RETURNING id)
            SELECT id AS "id!" FROM up UNION ALL SELECT id FROM staff_keys WHERE property_id = $1 AND key_hash = $2 LIMIT 1"#,
         property_id,
@@ -291,6 +359,7 @@ async fn upsert_staff_key(
         key.display_name,
         key.outlet_codes.is_none(),
         key.enabled,
+        key.code,
     )
     .fetch_optional(&mut **tx)
     .await
@@ -298,6 +367,18 @@ async fn upsert_staff_key(
     let Some(key_id) = key_id else {
         return Ok(Err(ReferenceField::KeySecret));
     };
+    if key.code.is_none() {
+        // A key without a code is no staff member: it owns nothing (a reload that takes a
+        // code away hands its conversations back to nobody).
+        sqlx::query!(
+            "UPDATE conversations SET assignee_key_id = NULL WHERE property_id = $1 AND assignee_key_id = $2",
+            property_id,
+            key_id,
+        )
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
     let codes = key.outlet_codes.clone().unwrap_or_default();
     let outlet_ids = sqlx::query_scalar!(
         "SELECT id FROM outlets WHERE property_id = $1 AND code = ANY($2)",

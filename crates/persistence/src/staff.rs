@@ -5,7 +5,9 @@ use bellhop_domain::{
     conversation::{Conversation, Viewer},
     ports::{RepoResult, StaffRepository},
     reference::SecretHash,
-    staff::{OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope},
+    staff::{
+        AssigneeFilter, OutletUnread, StaffConversationFilter, StaffCursor, StaffKey, StaffScope,
+    },
 };
 use sqlx::{Postgres, QueryBuilder};
 use tracing::instrument;
@@ -42,6 +44,21 @@ pub fn push_staff_conversations(
     if let Some(since) = filter.updated_since {
         query.push(" AND c.last_message_at >= ").push_bind(since);
     }
+    match &filter.assignee {
+        None => {}
+        Some(AssigneeFilter::Unassigned) => {
+            query.push(" AND c.assignee_key_id IS NULL");
+        }
+        Some(AssigneeFilter::Key(key_id)) => {
+            query.push(" AND c.assignee_key_id = ").push_bind(*key_id);
+        }
+        Some(AssigneeFilter::Code(code)) => {
+            query.push(" AND ak.code = ").push_bind(code.clone());
+        }
+        Some(AssigneeFilter::Nothing) => {
+            query.push(" AND false");
+        }
+    }
     if let Some(cursor) = cursor {
         query
             .push(" AND (c.last_message_at, c.id) < (")
@@ -73,7 +90,7 @@ impl StaffRepository for PgStore {
     #[instrument(skip_all)]
     async fn find_staff_key(&self, key_hash: SecretHash) -> RepoResult<Option<StaffKey>> {
         let row = sqlx::query!(
-            r#"SELECT k.id, k.property_id, k.display_name, k.all_outlets,
+            r#"SELECT k.id, k.property_id, k.code, k.display_name, k.all_outlets,
                       coalesce(array_agg(ko.outlet_id) FILTER (WHERE ko.outlet_id IS NOT NULL), '{}') AS "outlet_ids!",
                       coalesce(max(rv.version), 0) AS "reference_version!"
                  FROM staff_keys k
@@ -91,6 +108,7 @@ impl StaffRepository for PgStore {
         }
         Ok(row.map(|row| StaffKey {
             id: row.id,
+            code: row.code,
             display_name: row.display_name,
             scope: StaffScope {
                 property_id: row.property_id,

@@ -26,6 +26,7 @@ pub const DISTRIBUTED: &[&str] = &[
     "idempotency_keys",
     "room_verification_failures",
     "events",
+    "conversation_notes",
 ];
 
 /// Reference tables: replicated to every node.
@@ -38,4 +39,6 @@ pub const REFERENCE: &[&str] = &[
     "staff_key_outlets",
     "reference_versions",
     "event_log_state",
+    "quick_replies",
+    "quick_reply_outlets",
 ];

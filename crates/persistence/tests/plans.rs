@@ -11,7 +11,7 @@ use bellhop_application::reference_data::ReferenceDataService;
 use bellhop_domain::{
     conversation::ConversationStatus,
     ports::{PropertyRepository, SessionRepository, StayRepository},
-    staff::{StaffConversationFilter, StaffCursor, StaffScope},
+    staff::{AssigneeFilter, StaffConversationFilter, StaffCursor, StaffScope},
 };
 use bellhop_persistence::{
     push_staff_conversations, PgStore, PURGE_IDEMPOTENCY_KEYS, PURGE_SESSIONS,
@@ -138,6 +138,7 @@ fn filter(outlet: Option<&str>, unread_only: bool) -> StaffConversationFilter {
         unread_only,
         order_code: None,
         updated_since: None,
+        assignee: None,
     }
 }
 
@@ -185,6 +186,15 @@ async fn unread_counts_and_the_staff_list_filters_read_an_index(pool: PgPool) {
             &all,
             StaffConversationFilter {
                 status: Some(ConversationStatus::Open),
+                ..filter(None, false)
+            },
+            None,
+        ),
+        (
+            "assigned to me",
+            &all,
+            StaffConversationFilter {
+                assignee: Some(AssigneeFilter::Key(1)),
                 ..filter(None, false)
             },
             None,

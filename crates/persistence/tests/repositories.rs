@@ -349,7 +349,9 @@ async fn another_guests_view_does_not_find_the_conversation(pool: PgPool) {
 }
 
 #[bellhop_testdb::test]
-async fn a_closed_conversation_takes_no_message(pool: PgPool) {
+async fn a_closed_conversation_refuses_a_staff_message_and_a_guest_message_reopens_it(
+    pool: PgPool,
+) {
     let (store, property_id, stay_id, outlet_id) = demo(&pool).await;
     create(
         &store,
@@ -389,11 +391,15 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
         again.is_empty(),
         "closing a closed conversation is no event"
     );
+    let staff = Viewer::Staff(bellhop_domain::staff::StaffScope {
+        property_id,
+        outlet_ids: None,
+    });
     let result = add(
         &store,
-        &viewer,
+        &staff,
         "conversation-code-0006",
-        message("late-message-0001", MessageType::Guest, now()),
+        message("late-message-0001", MessageType::ServiceCenter, now()),
     )
     .await;
     assert!(matches!(
@@ -405,6 +411,32 @@ async fn a_closed_conversation_takes_no_message(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(messages, 1);
+    // Section 14: the guest's message reopens it, and says so first.
+    let result = store
+        .add_message(
+            &viewer,
+            "conversation-code-0006",
+            message("late-message-0002", MessageType::Guest, now()),
+            None,
+        )
+        .await;
+    let Ok(Created::New(written)) = result else {
+        panic!("the guest's message is added");
+    };
+    assert_eq!(
+        written.events[0],
+        ConversationEvent::Reopened {
+            conversation_code: "conversation-code-0006".into()
+        }
+    );
+    assert_eq!(written.events[1].type_name(), "message.created");
+    assert_eq!(written.events.len(), 2);
+    let status: String = sqlx::query_scalar("SELECT status FROM conversations WHERE code = $1")
+        .bind("conversation-code-0006")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "Open");
 }
 
 #[bellhop_testdb::test]

@@ -16,7 +16,7 @@ use std::{
 
 use bellhop_domain::{
     conversation::ConversationStatus,
-    staff::{StaffConversationFilter, StaffCursor, StaffScope},
+    staff::{AssigneeFilter, StaffConversationFilter, StaffCursor, StaffScope},
 };
 use bellhop_persistence::{
     push_staff_conversations,
@@ -517,13 +517,24 @@ fn built_statements() -> Vec<String> {
     ];
     let since = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
     for scope in &scopes {
-        for all in [false, true] {
+        let assignees = [
+            None,
+            Some(AssigneeFilter::Unassigned),
+            Some(AssigneeFilter::Key(3)),
+            Some(AssigneeFilter::Code("front-desk".to_owned())),
+            Some(AssigneeFilter::Nothing),
+        ];
+        for (all, assignee) in [false, true]
+            .into_iter()
+            .flat_map(|all| assignees.iter().map(move |a| (all, a.clone())))
+        {
             let filter = StaffConversationFilter {
                 outlet_code: all.then(|| "BAR".to_owned()),
                 status: all.then_some(ConversationStatus::Open),
                 unread_only: all,
                 order_code: all.then(|| "ORD-1".to_owned()),
                 updated_since: all.then_some(since),
+                assignee,
             };
             let cursor = all.then_some(StaffCursor {
                 last_message_at: since,

@@ -105,6 +105,7 @@ fn assemble(
             store.clone(),
             store.clone(),
             store.clone(),
+            store.clone(),
             clock,
         ),
         events: bellhop_http::sse::Events {

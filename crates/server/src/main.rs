@@ -216,8 +216,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("nothing was loaded: {e}"))?;
             pool.close().await;
             println!(
-                "loaded {} properties, {} outlets, {} stays, {} orders, {} interface tokens, {} staff keys",
-                summary.properties, summary.outlets, summary.stays, summary.orders, summary.interface_tokens, summary.staff_keys
+                "loaded {} properties, {} outlets, {} stays, {} orders, {} interface tokens, {} staff keys, {} quick replies",
+                summary.properties, summary.outlets, summary.stays, summary.orders, summary.interface_tokens, summary.staff_keys, summary.quick_replies
             );
             Ok(())
         }

@@ -237,6 +237,8 @@ mod tests {
                     last_message_at: new.first_message.created_at,
                     unread_count: 0,
                     messages: vec![],
+                    assignee: None,
+                    notes: vec![],
                 },
                 vec![],
             )))

@@ -1,13 +1,19 @@
 //! The service centre's side, one use case per file: keys, lists, replies, read positions,
 //! status, unread counts.
 
+mod assign;
 mod authenticate;
 mod close;
 mod list;
+mod me;
+mod notes;
+mod quick_replies;
 mod read;
 mod reply;
 mod start;
 mod unread;
+
+pub use me::StaffProfile;
 
 use std::sync::Arc;
 
@@ -15,7 +21,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bellhop_domain::{
     clock::Clock,
     conversation::Conversation,
-    ports::{ConversationRepository, PropertyRepository, StaffRepository, StayRepository},
+    outlet::Outlet,
+    ports::{
+        ConversationRepository, PropertyRepository, StaffRepository, StayRepository,
+        WorkflowRepository,
+    },
     property::Property,
     staff::{StaffCursor, StaffKey},
     DomainError,
@@ -49,6 +59,7 @@ pub struct StaffService {
     properties: Arc<dyn PropertyRepository>,
     stays: Arc<dyn StayRepository>,
     conversations: Arc<dyn ConversationRepository>,
+    workflow: Arc<dyn WorkflowRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -58,6 +69,7 @@ impl StaffService {
         properties: Arc<dyn PropertyRepository>,
         stays: Arc<dyn StayRepository>,
         conversations: Arc<dyn ConversationRepository>,
+        workflow: Arc<dyn WorkflowRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
@@ -65,8 +77,20 @@ impl StaffService {
             properties,
             stays,
             conversations,
+            workflow,
             clock,
         }
+    }
+
+    /// The outlet of the key's property with this code (a conversation's outlet).
+    async fn outlet_by_code(&self, key: &StaffKey, code: &str) -> AppResult<Outlet> {
+        self.properties
+            .list_outlets(key.scope.property_id)
+            .await?
+            .iter()
+            .find(|o| o.code == code)
+            .cloned()
+            .ok_or_else(|| AppError::internal("a conversation refers to a missing outlet"))
     }
 
     async fn property(&self, key: &StaffKey) -> AppResult<Property> {
@@ -100,7 +124,7 @@ fn decode_cursor(raw: &str) -> AppResult<StaffCursor> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use bellhop_domain::{
@@ -109,7 +133,7 @@ mod tests {
         outlet::Outlet,
         ports::{
             MockConversationRepository, MockPropertyRepository, MockStaffRepository,
-            MockStayRepository,
+            MockStayRepository, MockWorkflowRepository,
         },
         staff::{StaffConversationFilter, StaffScope},
         stay::GuestStay,
@@ -119,9 +143,10 @@ mod tests {
     use chrono_tz::Europe::London;
     use std::sync::Mutex;
 
-    fn key(outlet_ids: Option<Vec<i64>>) -> StaffKey {
+    pub(super) fn key(outlet_ids: Option<Vec<i64>>) -> StaffKey {
         StaffKey {
             id: 3,
+            code: Some("sam".into()),
             display_name: "Sam".into(),
             scope: StaffScope {
                 property_id: 1,
@@ -130,7 +155,7 @@ mod tests {
         }
     }
 
-    fn outlet(id: i64, code: &str, active: bool) -> Outlet {
+    pub(super) fn outlet(id: i64, code: &str, active: bool) -> Outlet {
         Outlet {
             id,
             property_id: 1,
@@ -146,7 +171,7 @@ mod tests {
         }
     }
 
-    fn properties() -> MockPropertyRepository {
+    pub(super) fn properties() -> MockPropertyRepository {
         let mut properties = MockPropertyRepository::new();
         properties.expect_get_property().returning(|id| {
             Ok(Some(Property {
@@ -193,13 +218,54 @@ mod tests {
     }
 
     fn service(conversations: MockConversationRepository) -> StaffService {
+        with_workflow(conversations, MockWorkflowRepository::new())
+    }
+
+    /// The service with no expectations on conversations or the workflow.
+    pub(super) fn service_default() -> StaffService {
+        service(MockConversationRepository::new())
+    }
+
+    /// The service over these conversations and workflow mocks (the rest answer fixed data).
+    pub(super) fn with_workflow(
+        conversations: MockConversationRepository,
+        workflow: MockWorkflowRepository,
+    ) -> StaffService {
         StaffService::new(
             Arc::new(MockStaffRepository::new()),
             Arc::new(properties()),
             Arc::new(stays()),
             Arc::new(conversations),
+            Arc::new(workflow),
             Arc::new(ManualClock::new(Utc::now())),
         )
+    }
+
+    /// A conversation of the outlet `outlet_code`, as the repository returns it.
+    pub(super) fn conversation(code: &str, outlet_code: &str) -> Conversation {
+        Conversation {
+            id: 1,
+            property_id: 1,
+            code: code.into(),
+            subject: "Hi".into(),
+            outlet_code: outlet_code.into(),
+            outlet_name: format!("{outlet_code} name"),
+            order_code: None,
+            property_code: "DEMO-HOTEL".into(),
+            room_number: Some("101".into()),
+            guest_first_name: Some("Ada".into()),
+            guest_last_name: Some("Lovelace".into()),
+            guest_language_code: Some("en".into()),
+            status: ConversationStatus::Open,
+            conversation_type: ConversationType::Unsigned,
+            order_form_details: None,
+            created_at: Utc::now(),
+            last_message_at: Utc::now(),
+            unread_count: 0,
+            messages: vec![],
+            assignee: None,
+            notes: vec![],
+        }
     }
 
     fn start(room: &str, outlet: &str) -> StartStaffConversation {
@@ -289,6 +355,8 @@ mod tests {
                     last_message_at: Utc::now(),
                     unread_count: 0,
                     messages: vec![],
+                    assignee: None,
+                    notes: vec![],
                 })
             });
         conversations

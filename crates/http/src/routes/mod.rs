@@ -104,6 +104,10 @@ route_table! {
     "/staff/v1/conversations/{code}/read" => { post: staff::read::read },
     "/staff/v1/conversations/{code}/close" => { post: staff::close::close },
     "/staff/v1/conversations/{code}/reopen" => { post: staff::close::reopen },
+    "/staff/v1/conversations/{code}/assign" => { post: staff::assign::assign },
+    "/staff/v1/conversations/{code}/notes" => { post: staff::notes::add_note },
+    "/staff/v1/quick-replies" => { get: staff::quick_replies::quick_replies },
+    "/staff/v1/me" => { get: staff::me::me },
     "/staff/v1/unread" => { get: staff::unread::unread },
     "/staff/v1/events" => { get: events::staff },
 }

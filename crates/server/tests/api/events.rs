@@ -174,7 +174,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A server on a free port over the test's database (demo data loaded by `spawn`), in a
 /// thread with its own actix system, as `bellhop serve` runs it.
-async fn serve(pool: &PgPool, extra: &[(&str, &str)]) -> std::net::SocketAddr {
+pub(crate) async fn serve(pool: &PgPool, extra: &[(&str, &str)]) -> std::net::SocketAddr {
     let url = database_url(pool);
     let mut vars: Vec<(String, String)> = vec![("DATABASE_URL".into(), url)];
     vars.extend(
@@ -200,13 +200,17 @@ async fn serve(pool: &PgPool, extra: &[(&str, &str)]) -> std::net::SocketAddr {
 }
 
 /// An open stream, read as raw text.
-struct Sse {
+pub(crate) struct Sse {
     socket: tokio::net::TcpStream,
     text: String,
 }
 
 impl Sse {
-    async fn open(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> Self {
+    pub(crate) async fn open(
+        addr: std::net::SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Self {
         let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
         let mut request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n");
         for (name, value) in headers {
@@ -221,7 +225,7 @@ impl Sse {
     }
 
     /// Reads until `needle` has arrived (after `from`), or panics after `secs` seconds.
-    async fn until(&mut self, needle: &str, secs: u64) -> String {
+    pub(crate) async fn until(&mut self, needle: &str, secs: u64) -> String {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             if let Some(at) = self.text.find(needle) {
@@ -240,7 +244,7 @@ impl Sse {
     }
 
     /// Everything that arrives within `millis`.
-    async fn drain(&mut self, millis: u64) -> String {
+    pub(crate) async fn drain(&mut self, millis: u64) -> String {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
         let mut buf = [0u8; 8192];
         while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, self.socket.read(&mut buf)).await {
@@ -253,7 +257,7 @@ impl Sse {
     }
 }
 
-fn last_id(text: &str) -> String {
+pub(crate) fn last_id(text: &str) -> String {
     text.lines()
         .rev()
         .find_map(|l| l.strip_prefix("id: "))

@@ -44,6 +44,8 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
         "orders",
         "staff_keys",
         "staff_key_outlets",
+        "quick_replies",
+        "quick_reply_outlets",
     ] {
         let mut table_rows: Vec<String> =
             sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))

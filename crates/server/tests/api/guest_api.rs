@@ -1114,7 +1114,7 @@ async fn reading_an_unknown_message_is_message_not_found(pool: PgPool) {
 }
 
 #[bellhop_testdb::test]
-async fn a_closed_conversation_takes_no_more_messages(pool: PgPool) {
+async fn a_closed_conversation_refuses_staff_replies_and_a_guest_message_reopens_it(pool: PgPool) {
     let app = spawn(pool).await;
     let ada = app.ada().await;
     let code = app
@@ -1131,9 +1131,6 @@ async fn a_closed_conversation_takes_no_more_messages(pool: PgPool) {
         conversations(&app, &ada).await[0]["conversationStatus"],
         "Closed"
     );
-    let reply = add_message(&app, &ada, &code, json!({"message": "One more thing"})).await;
-    reply.assert_error(409, "ConversationClosed");
-    assert_eq!(reply.token(), Some(ada.as_str()));
     let staff = app
         .staff_post(
             &format!("/staff/v1/conversations/{code}/messages"),
@@ -1149,6 +1146,15 @@ async fn a_closed_conversation_takes_no_more_messages(pool: PgPool) {
         conversation(&app, &ada, &code).await["conversationStatus"],
         "Closed"
     );
+    // Section 14 (which replaced the guests' 409 of section 5): the guest's message reopens it.
+    let reply = add_message(&app, &ada, &code, json!({"message": "One more thing"})).await;
+    reply.assert_ok();
+    assert_eq!(reply.token(), Some(ada.as_str()));
+    assert_eq!(
+        conversation(&app, &ada, &code).await["conversationStatus"],
+        "Open"
+    );
+    assert_eq!(stored_messages(&app.pool, &code).await, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

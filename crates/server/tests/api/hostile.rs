@@ -87,6 +87,7 @@ const NO_ORDER: Outcome = Fail(404, "OrderNotFound");
 const NO_CONVERSATION: Outcome = Fail(404, "ConversationNotFound");
 const NO_MESSAGE: Outcome = Fail(404, "MessageNotFound");
 const NO_GUEST: Outcome = Fail(404, "GuestNotFound");
+const NO_MEMBER: Outcome = Fail(404, "StaffMemberNotFound");
 const NO_METHOD: Outcome = Fail(405, "MethodNotAllowed");
 const TOO_LARGE: Outcome = Fail(413, "PayloadTooLarge");
 const UNSUPPORTED: Outcome = Fail(415, "UnsupportedMediaType");
@@ -151,6 +152,7 @@ const MESSAGE_CODE: Field = text("messageCode", "", NO_MESSAGE, NO_MESSAGE);
 const STAFF_CONTENT: Field = text("content", "Hello from staff", Pass, TOO_LONG);
 const STAFF_ROOM: Field = text("roomNumber", "101", NO_GUEST, NO_GUEST);
 const STAFF_OUTLET: Field = text("outletCode", "CONCIERGE", NO_OUTLET, NO_OUTLET);
+const ASSIGNEE: Field = text("assigneeCode", "front-desk", NO_MEMBER, NO_MEMBER);
 
 /// Who calls a route, and so which credentials a request carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +183,7 @@ struct PostRoute {
     bare: Outcome,
 }
 
-const POST_ROUTES: [PostRoute; 14] = [
+const POST_ROUTES: [PostRoute; 16] = [
     PostRoute {
         path: "/API/V40/System/Session/Initialise",
         caller: Caller::Start,
@@ -300,6 +302,23 @@ const POST_ROUTES: [PostRoute; 14] = [
         message: None,
         creates: false,
         bare: Pass,
+    },
+    PostRoute {
+        path: "/staff/v1/conversations/{code}/assign",
+        caller: Caller::Staff,
+        fields: &[ASSIGNEE],
+        message: None,
+        creates: false,
+        // No assignee: unassigned.
+        bare: Pass,
+    },
+    PostRoute {
+        path: "/staff/v1/conversations/{code}/notes",
+        caller: Caller::Staff,
+        fields: &[STAFF_CONTENT],
+        message: Some("content"),
+        creates: true,
+        bare: REQUIRED,
     },
 ];
 

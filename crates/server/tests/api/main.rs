@@ -15,3 +15,4 @@ mod inbox;
 mod reliability;
 mod sessions;
 mod staff;
+mod workflow;

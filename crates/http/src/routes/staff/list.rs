@@ -2,7 +2,9 @@
 
 use actix_web::{http::StatusCode, web, HttpResponse};
 use bellhop_domain::{
-    conversation::ConversationStatus, staff::StaffConversationFilter, DomainError,
+    conversation::ConversationStatus,
+    staff::{AssigneeFilter, StaffConversationFilter},
+    DomainError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -34,6 +36,7 @@ pub(crate) struct ListBody {
         ("unread" = Option<bool>, Query,),
         ("orderCode" = Option<String>, Query,),
         ("updatedSince" = Option<String>, Query, description = "RFC 3339"),
+        ("assignee" = Option<String>, Query, description = "me (the calling key's member; nothing for a key without a code), none (unassigned) or a staff member code"),
         ("cursor" = Option<String>, Query,),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
     ),
@@ -86,5 +89,8 @@ fn filter(call: &StaffCall) -> Result<StaffConversationFilter, ApiError> {
         unread_only: f.boolean("unread")?.unwrap_or(false),
         order_code: f.text("orderCode")?,
         updated_since,
+        assignee: f
+            .text("assignee")?
+            .map(|raw| AssigneeFilter::parse(&raw, &call.key)),
     })
 }

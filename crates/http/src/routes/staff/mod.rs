@@ -1,9 +1,13 @@
 //! The staff (service-centre) REST API under `/staff/v1` (section 8 of the spec), one file
 //! per use case. Every error of a staff handler converts into [`StaffError`] with `?`.
 
+pub mod assign;
 pub mod close;
 pub mod get;
 pub mod list;
+pub mod me;
+pub mod notes;
+pub mod quick_replies;
 pub mod read;
 pub mod reply;
 pub mod start;
