@@ -658,6 +658,12 @@ async fn staff_sign_in_see_a_guest_arrive_live_reply_by_keyboard_close_and_reope
             "Fresh towels\nare on their way"
         );
         assert_eq!(reply.value().await.unwrap().as_deref(), Some(""));
+        // Tab moves on to Send, and the focus is visible there.
+        reply.send_keys(Key::Tab).await.unwrap();
+        let focused = browser
+            .script("const e = document.activeElement; return [e.textContent, getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth];")
+            .await;
+        assert_eq!(focused, json!(["Send", "solid", "3px"]));
         browser.role_contains("log", "Not read yet", 2).await;
 
         // The guest reads the reply: the receipt changes without a reload.
