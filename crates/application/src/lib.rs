@@ -7,9 +7,11 @@ pub mod conversations;
 pub mod error;
 pub mod outlets;
 pub mod reference_data;
+pub mod reply_clock;
 pub mod secrets;
 pub mod sessions;
 pub mod staff;
 pub mod tokens;
+pub mod webhooks;
 
 pub use error::AppError;

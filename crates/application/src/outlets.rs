@@ -78,6 +78,8 @@ mod tests {
             allow_non_verified_guests: true,
             service_center_name: String::new(),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 

@@ -12,7 +12,9 @@ use bellhop_domain::{
         InterfaceTokenData, LoadSummary, OrderData, OutletData, PropertyData, QuickReplyData,
         ReferenceData, ReferenceEntity, ReferenceField, RejectedEntry, StaffKeyData, StayData,
     },
+    reply_clock::{OUT_OF_HOURS_REPLY_MAX_CHARS, TARGET_MINUTES},
     session::parse_language_code,
+    webhook::{self, WebhookData, WebhookSecret},
     DomainError, RepositoryError,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -49,6 +51,8 @@ pub struct PropertyEntry {
     pub staff_keys: Vec<StaffKeyEntry>,
     #[serde(default)]
     pub quick_replies: Vec<QuickReplyEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookEntry>,
 }
 
 fn yes() -> bool {
@@ -83,6 +87,13 @@ pub struct OutletEntry {
     pub service_center_name: String,
     #[serde(default)]
     pub opening_hours: Vec<OpeningHoursEntry>,
+    /// Minutes of opening time within which a waiting guest should be answered (1–10080);
+    /// absent: no target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_target_minutes: Option<i64>,
+    /// The automatic answer to a guest writing while the outlet is closed (1–1000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_hours_reply: Option<String>,
 }
 
 /// `day` is a weekday name (`Monday` ... `Sunday`) or `Daily`; times are `HH:MM` local time.
@@ -145,6 +156,33 @@ pub struct QuickReplyEntry {
     pub outlet_codes: Option<Vec<String>>,
 }
 
+/// A webhook endpoint (API section 12). `events` missing or empty: every event type;
+/// `outletCodes` missing: every outlet.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookEntry {
+    pub url: String,
+    pub secret: String,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    #[serde(default)]
+    pub outlet_codes: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl std::fmt::Debug for WebhookEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEntry")
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .field("events", &self.events)
+            .field("outlet_codes", &self.outlet_codes)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
 /// A refused entry in the file's words: its path, what it is, and what does not resolve.
 pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
     let (p, i) = (entry.property, entry.index);
@@ -184,6 +222,17 @@ pub fn describe_rejected(data: &ReferenceData, entry: RejectedEntry) -> String {
                 .unwrap_or_default();
             format!(
                 "properties[{p}].quickReplies[{i}] ({code}): outletCodes names an outlet that is not in property {}.",
+                property.code
+            )
+        }
+        (ReferenceEntity::Webhook, _) => {
+            let url = property
+                .webhooks
+                .get(i)
+                .map(|w| w.url.as_str())
+                .unwrap_or_default();
+            format!(
+                "properties[{p}].webhooks[{i}] ({url}).outletCodes: names an outlet that is not in property {}.",
                 property.code
             )
         }
@@ -264,6 +313,44 @@ fn optional_text_field(
     } else {
         text_field(path, field, value, max)
     }
+}
+
+/// An outlet's `replyTargetMinutes`: absent, or 1 to 10080 minutes (a week).
+fn reply_target(path: &str, minutes: Option<i64>) -> Result<Option<u32>, ReferenceFileError> {
+    let Some(minutes) = minutes else {
+        return Ok(None);
+    };
+    match u32::try_from(minutes) {
+        Ok(minutes) if TARGET_MINUTES.contains(&minutes) => Ok(Some(minutes)),
+        _ => fail(
+            format!("{path}.replyTargetMinutes"),
+            format!(
+                "must be {} to {} minutes",
+                TARGET_MINUTES.start(),
+                TARGET_MINUTES.end()
+            ),
+        ),
+    }
+}
+
+/// An outlet's `outOfHoursReply`: absent, or a message of 1 to 1000 characters (stored
+/// trimmed, like every message).
+fn out_of_hours_reply(
+    path: &str,
+    text: Option<&str>,
+) -> Result<Option<String>, ReferenceFileError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let trimmed = text.trim();
+    let count = trimmed.chars().count();
+    if count == 0 || count > OUT_OF_HOURS_REPLY_MAX_CHARS || trimmed.contains('\0') {
+        return fail(
+            format!("{path}.outOfHoursReply"),
+            format!("must be 1 to {OUT_OF_HOURS_REPLY_MAX_CHARS} characters without NUL"),
+        );
+    }
+    Ok(Some(trimmed.to_owned()))
 }
 
 fn secret_field(path: &str, field: &str, value: &str) -> Result<(), ReferenceFileError> {
@@ -414,6 +501,8 @@ fn validate_property(
                 allow_non_verified_guests: outlet.allow_non_verified_guests,
                 service_center_name: outlet.service_center_name.clone(),
                 opening_hours,
+                reply_target_minutes: reply_target(&at, outlet.reply_target_minutes)?,
+                out_of_hours_reply: out_of_hours_reply(&at, outlet.out_of_hours_reply.as_deref())?,
             })
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
@@ -530,6 +619,7 @@ fn validate_property(
             )
         })
         .collect::<Result<Vec<_>, ReferenceFileError>>()?;
+    let webhooks = validate_webhooks(path, entry)?;
 
     Ok(PropertyData {
         code: entry.code.clone(),
@@ -544,6 +634,7 @@ fn validate_property(
         orders,
         staff_keys,
         quick_replies,
+        webhooks,
     })
 }
 
@@ -590,6 +681,63 @@ fn validate_quick_reply(
     })
 }
 
+/// A property's webhooks: an http(s) url unique in the property, a Standard Webhooks
+/// secret, known event types, outlets of the property. Errors name the entry by its url and
+/// never quote the secret.
+fn validate_webhooks(
+    path: &str,
+    entry: &PropertyEntry,
+) -> Result<Vec<WebhookData>, ReferenceFileError> {
+    unique(
+        &format!("{path}.webhooks"),
+        "url",
+        entry.webhooks.iter().map(|w| w.url.as_str()),
+    )?;
+    entry
+        .webhooks
+        .iter()
+        .enumerate()
+        .map(|(i, hook)| {
+            let at = format!("{path}.webhooks[{i}] ({})", hook.url);
+            text_field(&at, "url", &hook.url, 2000)?;
+            let scheme_ok = hook.url.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+                    && !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && !rest.chars().any(char::is_whitespace)
+            });
+            if !scheme_ok {
+                return fail(format!("{at}.url"), "must be an http:// or https:// URL");
+            }
+            let secret = WebhookSecret::parse(&hook.secret)
+                .or_else(|why| fail(format!("{at}.secret"), why))?;
+            let event_types = webhook::event_types(hook.events.as_deref()).or_else(|unknown| {
+                fail(
+                    format!("{at}.events"),
+                    format!("\"{unknown}\" is not an event type"),
+                )
+            })?;
+            if let Some(codes) = &hook.outlet_codes {
+                for (o, code) in codes.iter().enumerate() {
+                    if !entry.outlets.iter().any(|outlet| &outlet.code == code) {
+                        return fail(
+                            format!("{at}.outletCodes[{o}]"),
+                            format!("\"{code}\" is not an outlet of this property"),
+                        );
+                    }
+                }
+            }
+            Ok(WebhookData {
+                url: hook.url.clone(),
+                secret,
+                event_types,
+                outlet_codes: hook.outlet_codes.clone(),
+                enabled: hook.enabled,
+            })
+        })
+        .collect()
+}
+
 fn outlet(
     order: i32,
     code: &str,
@@ -618,7 +766,23 @@ fn outlet(
                 }]
             })
             .unwrap_or_default(),
+        reply_target_minutes: None,
+        out_of_hours_reply: None,
     }
+}
+
+/// The demo outlets' reply targets (section 14; `demo-data.md`): room service 10 minutes, the
+/// bar 5, the concierge 15, none elsewhere.
+fn with_demo_reply_targets(mut outlets: Vec<OutletEntry>) -> Vec<OutletEntry> {
+    for outlet in &mut outlets {
+        outlet.reply_target_minutes = match outlet.code.as_str() {
+            "ROOMSVC" => Some(10),
+            "BAR" => Some(5),
+            "CONCIERGE" => Some(15),
+            _ => None,
+        };
+    }
+    outlets
 }
 
 /// The fixed demo data set (`docs/demo-data.md`). Stays run from yesterday to three
@@ -653,7 +817,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                 label: "Demo guest app".into(),
                 enabled: true,
             }],
-            outlets: vec![
+            outlets: with_demo_reply_targets(vec![
                 outlet(
                     1,
                     "SPA",
@@ -699,7 +863,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                     "Pool Team",
                     None,
                 ),
-            ],
+            ]),
             stays: vec![
                 stay("101", "Ada", "Lovelace", "en"),
                 stay("102", "Alan", "Turing", "en"),
@@ -743,6 +907,7 @@ pub fn demo_file(now: DateTime<Utc>) -> ReferenceFile {
                     outlet_codes: Some(vec!["BAR".into()]),
                 },
             ],
+            webhooks: Vec::new(),
         }],
     }
 }
@@ -848,6 +1013,88 @@ mod tests {
         file.properties[0].outlets[2].opening_hours[0].opens = "25:00".into();
         let error = validate(&file).unwrap_err().0;
         assert_eq!(error, "properties[0] (DEMO-HOTEL).outlets[2] (BAR).openingHours[0].opens: \"25:00\" is not a time HH:MM");
+    }
+
+    #[test]
+    fn the_demo_outlets_have_their_reply_targets_and_no_out_of_hours_reply() {
+        let data = validate(&demo_file(Utc::now())).unwrap();
+        let targets: Vec<_> = data.properties[0]
+            .outlets
+            .iter()
+            .map(|o| {
+                (
+                    o.code.as_str(),
+                    o.reply_target_minutes,
+                    o.out_of_hours_reply.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("SPA", None, false),
+                ("ROOMSVC", Some(10), false),
+                ("BAR", Some(5), false),
+                ("CONCIERGE", Some(15), false),
+                ("POOLBAR", None, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reply_target_outside_a_minute_to_a_week_names_the_entry_and_field() {
+        for bad in [0, -5, 10_081, i64::MAX] {
+            let mut file = demo_file(Utc::now());
+            file.properties[0].outlets[2].reply_target_minutes = Some(bad);
+            let error = validate(&file).unwrap_err().0;
+            assert_eq!(
+                error,
+                "properties[0] (DEMO-HOTEL).outlets[2] (BAR).replyTargetMinutes: must be 1 to 10080 minutes"
+            );
+        }
+        let mut file = demo_file(Utc::now());
+        file.properties[0].outlets[2].reply_target_minutes = Some(10_080);
+        assert!(validate(&file).is_ok());
+    }
+
+    #[test]
+    fn an_out_of_hours_reply_must_be_one_to_a_thousand_characters() {
+        for bad in ["", "   ", &"é".repeat(1001), "a\0b"] {
+            let mut file = demo_file(Utc::now());
+            file.properties[0].outlets[2].out_of_hours_reply = Some(bad.to_owned());
+            let error = validate(&file).unwrap_err().0;
+            assert!(
+                error.starts_with("properties[0] (DEMO-HOTEL).outlets[2] (BAR).outOfHoursReply: "),
+                "{error}"
+            );
+        }
+        let mut file = demo_file(Utc::now());
+        file.properties[0].outlets[2].out_of_hours_reply = Some(format!(" {} ", "é".repeat(1000)));
+        let data = validate(&file).unwrap();
+        assert_eq!(
+            data.properties[0].outlets[2].out_of_hours_reply,
+            Some("é".repeat(1000))
+        );
+    }
+
+    #[test]
+    fn reply_settings_are_read_from_json_and_toml() {
+        let json = r#"{"properties":[{"code":"H","name":"H","brandCode":"B","groupCode":"G","timeZone":"Europe/London","defaultLanguage":"en",
+            "outlets":[{"code":"BAR","name":"Bar","displayOrder":1,"replyTargetMinutes":5,"outOfHoursReply":"We open at five."}]}]}"#;
+        let data = parse_reference_file(json, FileFormat::Json).unwrap();
+        assert_eq!(data.properties[0].outlets[0].reply_target_minutes, Some(5));
+        let toml = "[[properties]]\ncode = \"H\"\nname = \"H\"\nbrandCode = \"B\"\ngroupCode = \"G\"\ntimeZone = \"Europe/London\"\ndefaultLanguage = \"en\"\n[[properties.outlets]]\ncode = \"BAR\"\nname = \"Bar\"\ndisplayOrder = 1\nreplyTargetMinutes = 0\n";
+        let error = parse_reference_file(toml, FileFormat::Toml).unwrap_err().0;
+        assert!(
+            error.contains("outlets[0] (BAR).replyTargetMinutes"),
+            "{error}"
+        );
+        let json = json.replace("\"We open at five.\"", "\"\"");
+        let error = parse_reference_file(&json, FileFormat::Json).unwrap_err().0;
+        assert!(
+            error.contains("outlets[0] (BAR).outOfHoursReply"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -1016,6 +1263,109 @@ mod tests {
             error.contains("stays[0] (DEMO-STAY-101).checkOut"),
             "{error}"
         );
+    }
+
+    const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn with_hook(hook: &str) -> Result<ReferenceData, ReferenceFileError> {
+        let mut file = serde_json::to_value(demo_file(Utc::now())).unwrap();
+        file["properties"][0]["webhooks"] = serde_json::from_str(hook).unwrap();
+        parse_reference_file(&file.to_string(), FileFormat::Json)
+    }
+
+    #[test]
+    fn a_webhook_is_read_from_json_with_its_defaults() {
+        let data = with_hook(&format!(
+            r#"[{{"url": "https://pms.example/hook", "secret": "{HOOK_SECRET}"}},
+                {{"url": "http://bridge.example/in", "secret": "{HOOK_SECRET}",
+                  "events": ["message.created"], "outletCodes": ["BAR"], "enabled": false}}]"#
+        ))
+        .unwrap();
+        let hooks = &data.properties[0].webhooks;
+        assert_eq!(hooks.len(), 2);
+        assert!(
+            hooks[0].enabled && hooks[0].event_types.is_none() && hooks[0].outlet_codes.is_none()
+        );
+        assert_eq!(hooks[0].secret.key().len(), 24);
+        assert!(!hooks[1].enabled);
+        assert_eq!(
+            hooks[1].event_types.as_deref(),
+            Some(&["message.created".to_owned()][..])
+        );
+        assert_eq!(
+            hooks[1].outlet_codes.as_deref(),
+            Some(&["BAR".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn a_webhook_is_read_from_toml() {
+        let mut file = demo_file(Utc::now());
+        file.properties[0].webhooks = Vec::new();
+        let toml = format!(
+            "{}\n[[properties.webhooks]]\nurl = \"https://pms.example/hook\"\nsecret = \"{HOOK_SECRET}\"\nevents = [\"conversation.created\"]\n",
+            toml::to_string(&file).unwrap()
+        );
+        let data = parse_reference_file(&toml, FileFormat::Toml).unwrap();
+        assert_eq!(
+            data.properties[0].webhooks[0].url,
+            "https://pms.example/hook"
+        );
+    }
+
+    #[test]
+    fn a_malformed_webhook_is_named_by_its_url_and_field() {
+        let cases = [
+            (
+                format!(r#"[{{"url": "ftp://x.example/", "secret": "{HOOK_SECRET}"}}]"#),
+                "webhooks[0] (ftp://x.example/).url: must be an http:// or https:// URL",
+            ),
+            (
+                r#"[{"url": "https://x.example/", "secret": "whsec_c2hvcnQ="}]"#.to_owned(),
+                "webhooks[0] (https://x.example/).secret: must encode 24 to 64 bytes",
+            ),
+            (
+                r#"[{"url": "https://x.example/", "secret": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]"#.to_owned(),
+                "webhooks[0] (https://x.example/).secret: must start with whsec_",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}", "events": ["message.sent"]}}]"#),
+                "webhooks[0] (https://x.example/).events: \"message.sent\" is not an event type",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}", "outletCodes": ["GYM"]}}]"#),
+                "webhooks[0] (https://x.example/).outletCodes[0]: \"GYM\" is not an outlet of this property",
+            ),
+            (
+                format!(r#"[{{"url": "https://x.example/", "secret": "{HOOK_SECRET}"}}, {{"url": "https://x.example/", "secret": "{HOOK_SECRET}"}}]"#),
+                "webhooks: url \"https://x.example/\" appears twice",
+            ),
+        ];
+        for (hook, expected) in cases {
+            let error = with_hook(&hook).unwrap_err().0;
+            assert!(error.ends_with(expected), "{error} / {expected}");
+            assert!(
+                !error.contains("MfKQ9r8GKYqr"),
+                "the secret leaked: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_webhook_entrys_debug_output_hides_the_secret() {
+        let data = with_hook(&format!(
+            r#"[{{"url": "https://pms.example/hook", "secret": "{HOOK_SECRET}"}}]"#
+        ))
+        .unwrap();
+        assert!(!format!("{data:?}").contains("MfKQ9r8GKYqr"));
+        let entry = WebhookEntry {
+            url: "https://pms.example/hook".into(),
+            secret: HOOK_SECRET.into(),
+            events: None,
+            outlet_codes: None,
+            enabled: true,
+        };
+        assert!(!format!("{entry:?}").contains("MfKQ9r8GKYqr"));
     }
 
     #[test]

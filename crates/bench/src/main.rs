@@ -8,8 +8,10 @@
 mod client;
 mod history;
 mod hostile;
+mod reply_clock;
 mod stats;
 mod streams;
+mod webhooks;
 
 use std::{
     path::{Path, PathBuf},
@@ -107,6 +109,15 @@ struct Args {
     /// Writes timed by --idle-streams.
     #[arg(long, default_value_t = 500)]
     stream_writes: usize,
+    /// Instead of the load: create-conversation throughput for --duration without webhooks,
+    /// then with one active webhook per property to a local receiver that answers at once,
+    /// and the deliveries per second that receiver got (same run).
+    #[arg(long)]
+    webhooks: bool,
+    /// Instead of the load: time the overdue job's run (section 14) with 1,000 and then this
+    /// many open conversations waiting for a reply, and show its claim's plan (no server).
+    #[arg(long)]
+    reply_clock: Option<i64>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -502,6 +513,11 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
+    if let Some(count) = args.reply_clock {
+        let report = reply_clock::run(&db_url, count).await?;
+        write_report(&root.join(&args.results), "reply-clock", &report)?;
+        return Ok(());
+    }
     let mut server = start_server(&binary, &args, &db_url).await?;
     let address = server.address.clone();
     if let Some(count) = args.history {
@@ -539,6 +555,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let _ = server.child.kill().await;
         return write_report(&root.join(&args.results), "streams", &report);
+    }
+    if args.webhooks {
+        let report = webhooks_run(&binary, &args, &db_url, &address, create.clone()).await?;
+        let _ = server.child.kill().await;
+        return write_report(&root.join(&args.results), "webhooks", &report);
     }
     if args.soak {
         let report = soak(&server, &args, tokens.clone(), create.clone()).await?;
@@ -692,6 +713,116 @@ async fn main() -> anyhow::Result<()> {
     };
     write_results(&root.join(&args.results), &results)?;
     Ok(())
+}
+
+#[derive(Serialize)]
+struct WebhooksReport {
+    concurrency: usize,
+    seconds_per_phase: f64,
+    create_without_webhook: Summary,
+    create_with_webhook: Summary,
+    /// Distinct deliveries the receiver got for the conversations created with the webhook.
+    deliveries: usize,
+    /// Requests the receiver got (more than `deliveries` would mean duplicates).
+    delivery_requests: u64,
+    /// Deliveries per second, from the first to the last one the receiver got.
+    deliveries_per_second: f64,
+    /// Seconds from the end of the load until the last delivery arrived.
+    drain_seconds_after_load: f64,
+}
+
+/// `--webhooks`: create-conversation throughput without, then with, an active webhook on
+/// every property (loaded with `bellhop load`, as an operator would), and the deliveries per
+/// second of a local receiver that answers at once.
+async fn webhooks_run(
+    binary: &Path,
+    args: &Args,
+    db_url: &str,
+    address: &str,
+    create: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> anyhow::Result<WebhooksReport> {
+    eprintln!("warming up…");
+    drive(
+        address,
+        args.concurrency,
+        Duration::from_secs(2),
+        None,
+        create.clone(),
+    )
+    .await;
+    eprintln!(
+        "create-conversation without webhooks for {:?}…",
+        args.duration
+    );
+    let without = drive(
+        address,
+        args.concurrency,
+        args.duration,
+        None,
+        create.clone(),
+    )
+    .await;
+
+    let (url, tally) = webhooks::start_receiver().await?;
+    let mut file = reference_file(args);
+    if let Some(properties) = file["properties"].as_array_mut() {
+        for property in properties {
+            property["webhooks"] = json!([{
+                "url": url,
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "events": ["conversation.created"],
+            }]);
+        }
+    }
+    let root = workspace_root();
+    let data_file = root.join(format!("target/bench-webhooks-{}.json", args.database));
+    std::fs::write(&data_file, serde_json::to_vec(&file)?)?;
+    run_bellhop(
+        binary,
+        args,
+        db_url,
+        &["load", &data_file.to_string_lossy()],
+    )
+    .await?;
+
+    eprintln!(
+        "create-conversation with a webhook for {:?}…",
+        args.duration
+    );
+    let with = drive(address, args.concurrency, args.duration, None, create).await;
+    let load_ended = Instant::now();
+    let expected = usize::try_from(with.requests).unwrap_or(usize::MAX);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let got = tally.lock().map(|t| t.ids.len()).unwrap_or(0);
+        if got >= expected || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tally = tally
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the receiver's tally is poisoned"))?;
+    let span = match (tally.first, tally.last) {
+        (Some(first), Some(last)) => last.duration_since(first).as_secs_f64(),
+        _ => 0.0,
+    };
+    Ok(WebhooksReport {
+        concurrency: args.concurrency,
+        seconds_per_phase: args.duration.as_secs_f64(),
+        create_without_webhook: without,
+        create_with_webhook: with,
+        deliveries: tally.ids.len(),
+        delivery_requests: tally.requests,
+        deliveries_per_second: if span > 0.0 {
+            tally.ids.len() as f64 / span
+        } else {
+            0.0
+        },
+        drain_seconds_after_load: tally.last.map_or(0.0, |last| {
+            last.saturating_duration_since(load_ended).as_secs_f64()
+        }),
+    })
 }
 
 fn current_commit(root: &Path) -> String {

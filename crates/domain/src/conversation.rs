@@ -15,6 +15,7 @@ use crate::{
     order::{Order, OrderId},
     outlet::{Outlet, OutletId},
     property::{Property, PropertyId},
+    reply_clock::{GuestArrival, ReplyClock},
     session::{GuestIdentifier, Session, SessionId},
     staff::{Assignee, StaffKey, StaffScope},
     stay::{GuestStay, StayId},
@@ -241,6 +242,8 @@ pub struct Message {
     pub is_translated: bool,
     /// Read by its recipient: staff for a guest message, the guest for a staff message.
     pub is_read: bool,
+    /// Written by the service itself (an out-of-hours reply), not by a person.
+    pub automatic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -272,6 +275,10 @@ pub struct Conversation {
     pub assignee: Option<Assignee>,
     /// Internal notes, oldest first: filled only in the full staff view, never for a guest.
     pub notes: Vec<Note>,
+    /// Whether and since when a guest waits for a reply, and when it is due.
+    pub reply_clock: ReplyClock,
+    /// Whether the reply is overdue when the conversation is shown (set for staff views).
+    pub overdue: bool,
 }
 
 /// The guest side of a conversation: the stay of a verified guest, or a visitor's identifier.
@@ -318,6 +325,10 @@ pub struct NewMessage {
     pub service_center_name: String,
     pub language_code: String,
     pub created_at: DateTime<Utc>,
+    /// Written by the service itself (an out-of-hours reply).
+    pub automatic: bool,
+    /// For a guest message: what its arrival means for the reply clock.
+    pub arrival: Option<GuestArrival>,
 }
 
 /// How a new conversation's outlet, order and property are shown.
@@ -347,6 +358,7 @@ impl NewMessage {
         content: MessageContent,
         author: AuthorName,
         at: DateTime<Utc>,
+        arrival: GuestArrival,
     ) -> Self {
         Self {
             code,
@@ -357,6 +369,31 @@ impl NewMessage {
             service_center_name: String::new(),
             language_code: session.language_code.clone(),
             created_at: at,
+            automatic: false,
+            arrival: Some(arrival),
+        }
+    }
+
+    /// The service's own answer at `outlet` (an out-of-hours reply): a service-centre message
+    /// with the outlet's service centre and no names, in the property's default language.
+    pub fn automatic(
+        code: String,
+        outlet: &Outlet,
+        property: &Property,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            code,
+            message_type: Side::ServiceCenter.writes(),
+            content: text.to_owned(),
+            first_name: String::new(),
+            last_name: String::new(),
+            service_center_name: outlet.service_center_name.clone(),
+            language_code: property.default_language.clone(),
+            created_at: at,
+            automatic: true,
+            arrival: None,
         }
     }
 
@@ -379,6 +416,8 @@ impl NewMessage {
             service_center_name: service_center_name.to_owned(),
             language_code: property.default_language.clone(),
             created_at: at,
+            automatic: false,
+            arrival: None,
         }
     }
 }
@@ -422,6 +461,15 @@ pub struct Opening {
     pub message_code: String,
     pub content: MessageContent,
     pub at: DateTime<Utc>,
+    /// The code an out-of-hours reply gets, should the opening message need one.
+    pub reply_code: String,
+}
+
+impl Destination<'_> {
+    /// What a guest message arriving at `at` here means for the reply clock.
+    fn arrival(&self, at: DateTime<Utc>, reply_code: String) -> GuestArrival {
+        GuestArrival::at_outlet(self.outlet, self.property, at, reply_code)
+    }
 }
 
 impl NewConversation {
@@ -455,6 +503,7 @@ impl NewConversation {
                 opening.content,
                 author,
                 opening.at,
+                destination.arrival(opening.at, opening.reply_code),
             ),
         }
     }
@@ -489,6 +538,7 @@ impl NewConversation {
                 opening.content,
                 author,
                 opening.at,
+                destination.arrival(opening.at, opening.reply_code),
             ),
         }
     }
@@ -706,6 +756,8 @@ mod tests {
             allow_non_verified_guests: true,
             service_center_name: "Kitchen".into(),
             opening_hours: vec![],
+            reply_target_minutes: Some(10),
+            out_of_hours_reply: None,
         }
     }
 
@@ -743,6 +795,7 @@ mod tests {
             message_code: "M".repeat(16),
             content: MessageContent::parse(Some(text)).unwrap(),
             at: now(),
+            reply_code: "R".repeat(16),
         }
     }
 
@@ -774,6 +827,55 @@ mod tests {
         assert_eq!(new.first_message.language_code, "de");
         assert_eq!(new.guest.language_code.as_deref(), Some("fr"));
         assert_eq!(new.labels.outlet_code, "ROOMSVC");
+        let arrival = new.first_message.arrival.unwrap();
+        assert_eq!(arrival.due_at, Some(now() + Duration::minutes(10)));
+        assert_eq!(arrival.out_of_hours_reply, None);
+    }
+
+    #[test]
+    fn a_guest_writing_while_the_outlet_is_closed_gets_its_out_of_hours_reply() {
+        use crate::outlet::{OpeningInterval, WEEK};
+        let property = property();
+        let mut outlet = outlet();
+        let closed_now = chrono::NaiveTime::from_hms_opt(0, 0, 0).unwrap();
+        outlet.opening_hours = WEEK
+            .into_iter()
+            .map(|day| OpeningInterval {
+                day,
+                opens: closed_now,
+                closes: closed_now + Duration::minutes(1),
+            })
+            .collect();
+        outlet.out_of_hours_reply = Some("We open at midnight.".into());
+        let stay = stay();
+        let at = now();
+        assert!(!outlet.is_open_at(London, at));
+        let new = NewConversation::by_guest(
+            opening("Anyone there?"),
+            Destination {
+                property: &property,
+                outlet: &outlet,
+            },
+            &session(),
+            &stay,
+            None,
+            ConversationType::Unsigned,
+        );
+        let reply = new
+            .first_message
+            .arrival
+            .unwrap()
+            .out_of_hours_reply
+            .unwrap();
+        assert!(reply.automatic);
+        assert_eq!(reply.message_type, MessageType::ServiceCenter);
+        assert_eq!(reply.content, "We open at midnight.");
+        assert_eq!(reply.service_center_name, "Kitchen");
+        assert_eq!(
+            (reply.first_name.as_str(), reply.last_name.as_str()),
+            ("", "")
+        );
+        assert_eq!(reply.code, "R".repeat(16));
     }
 
     #[test]
@@ -803,5 +905,7 @@ mod tests {
         assert_eq!(new.first_message.first_name, "Sam");
         assert_eq!(new.first_message.service_center_name, "Kitchen");
         assert_eq!(new.first_message.language_code, "en");
+        assert_eq!(new.first_message.arrival, None);
+        assert!(!new.first_message.automatic);
     }
 }

@@ -2,6 +2,8 @@
 //! (section 11 of the spec), as values. They are what live events, webhooks and an event log
 //! are built from.
 
+use chrono::{DateTime, Utc};
+
 use crate::{
     conversation::{Conversation, ConversationStatus, Message, Side},
     note::Note,
@@ -42,6 +44,11 @@ pub enum ConversationEvent {
         conversation_code: String,
         note: Note,
     },
+    /// The reply a guest waits for became overdue (section 14); staff only.
+    Overdue {
+        conversation_code: String,
+        reply_due_at: DateTime<Utc>,
+    },
 }
 
 impl ConversationEvent {
@@ -55,6 +62,7 @@ impl ConversationEvent {
             Self::Reopened { .. } => "conversation.reopened",
             Self::Assigned { .. } => "conversation.assigned",
             Self::NoteCreated { .. } => "note.created",
+            Self::Overdue { .. } => "conversation.overdue",
         }
     }
 
@@ -74,6 +82,9 @@ impl ConversationEvent {
                 conversation_code, ..
             }
             | Self::NoteCreated {
+                conversation_code, ..
+            }
+            | Self::Overdue {
                 conversation_code, ..
             } => conversation_code,
         }

@@ -18,6 +18,19 @@ use crate::{
     stay::StayId,
 };
 
+/// Every event type of section 11's table (with the workflow types of section 14): what a
+/// webhook's `events` may name, and what it receives when it names none.
+pub const EVENT_TYPES: &[&str] = &[
+    "conversation.created",
+    "message.created",
+    "conversation.read",
+    "conversation.closed",
+    "conversation.reopened",
+    "conversation.assigned",
+    "note.created",
+    "conversation.overdue",
+];
+
 /// A position in the log: strictly after it, a reader gets every later event.
 ///
 /// On the wire it is `"{xid}-{id}"`: opaque to clients, at most 64 characters of
@@ -78,6 +91,8 @@ pub enum EventPayload {
     Assigned(Option<Assignee>),
     /// An internal note was added. Staff only.
     NoteCreated(Note),
+    /// The awaited reply became overdue at this due time (staff only).
+    Overdue { reply_due_at: DateTime<Utc> },
 }
 
 impl EventPayload {
@@ -91,13 +106,17 @@ impl EventPayload {
             Self::StatusChanged(ConversationStatus::Open) => "conversation.reopened",
             Self::Assigned(_) => "conversation.assigned",
             Self::NoteCreated(_) => "note.created",
+            Self::Overdue { .. } => "conversation.overdue",
         }
     }
 
-    /// Whether only staff may ever see it (section 14: assignments and notes reach the staff
-    /// stream and webhooks, never a guest).
+    /// Whether only staff may ever see it (section 14: assignments, notes and overdue replies
+    /// reach the staff stream and webhooks, never a guest).
     pub const fn staff_only(&self) -> bool {
-        matches!(self, Self::Assigned(_) | Self::NoteCreated(_))
+        matches!(
+            self,
+            Self::Assigned(_) | Self::NoteCreated(_) | Self::Overdue { .. }
+        )
     }
 }
 
@@ -180,6 +199,29 @@ pub trait EventLog: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_payload_type_is_a_known_event_type() {
+        use crate::conversation::ConversationStatus;
+        let payloads = [
+            EventPayload::StatusChanged(ConversationStatus::Closed),
+            EventPayload::StatusChanged(ConversationStatus::Open),
+            EventPayload::ConversationRead {
+                read_by: MessageType::Guest,
+                last_read_message_code: "M".into(),
+            },
+            EventPayload::Assigned(None),
+            EventPayload::Overdue {
+                reply_due_at: chrono::DateTime::UNIX_EPOCH,
+            },
+        ];
+        for payload in payloads {
+            assert!(EVENT_TYPES.contains(&payload.type_name()), "{payload:?}");
+        }
+        assert!(EVENT_TYPES.contains(&"conversation.created"));
+        assert!(EVENT_TYPES.contains(&"message.created"));
+        assert!(EVENT_TYPES.contains(&"note.created"));
+    }
 
     #[test]
     fn a_cursor_reads_back_what_it_wrote() {

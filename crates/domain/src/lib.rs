@@ -22,10 +22,12 @@ pub mod ports;
 pub mod property;
 pub mod quick_reply;
 pub mod reference;
+pub mod reply_clock;
 pub mod session;
 pub mod staff;
 pub mod stay;
 pub mod text;
 pub mod verification;
+pub mod webhook;
 
 pub use error::{DomainError, ErrorCode, RepositoryError};

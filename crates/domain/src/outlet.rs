@@ -21,7 +21,10 @@ pub struct OpeningInterval {
 
 impl OpeningInterval {
     /// The local start and end of this interval in the week that starts on `monday`.
-    fn span_in_week_of(&self, monday: chrono::NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    pub(crate) fn span_in_week_of(
+        &self,
+        monday: chrono::NaiveDate,
+    ) -> (NaiveDateTime, NaiveDateTime) {
         let date = monday + Duration::days(i64::from(self.day.num_days_from_monday()));
         let start = date.and_time(self.opens);
         let end = if self.closes > self.opens {
@@ -59,18 +62,17 @@ pub struct Outlet {
     pub allow_non_verified_guests: bool,
     pub service_center_name: String,
     pub opening_hours: Vec<OpeningInterval>,
+    /// The reply target (section 14): minutes of opening time within which staff should
+    /// answer a waiting guest; `None` when the outlet has none.
+    pub reply_target_minutes: Option<u32>,
+    /// The automatic answer to a guest who writes while the outlet is closed, if any.
+    pub out_of_hours_reply: Option<String>,
 }
 
 impl Outlet {
     /// Open at `at` by its weekly hours in the time zone `tz`; no hours at all means always open.
     pub fn is_open_at(&self, tz: Tz, at: DateTime<Utc>) -> bool {
-        if self.opening_hours.is_empty() {
-            return true;
-        }
-        let local = at.with_timezone(&tz).naive_local();
-        self.opening_hours
-            .iter()
-            .any(|interval| interval.contains(local))
+        crate::reply_clock::is_open(&self.opening_hours, tz, at)
     }
 
     /// Whether a writer of the given kind may write to this outlet, its activity aside.
@@ -180,6 +182,8 @@ mod tests {
             allow_non_verified_guests: true,
             service_center_name: "Bar Team".into(),
             opening_hours: hours,
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 

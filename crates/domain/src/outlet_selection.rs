@@ -85,6 +85,8 @@ mod tests {
             allow_non_verified_guests: false,
             service_center_name: format!("{code} team"),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 

@@ -376,3 +376,20 @@ pub trait ReferenceDataRepository: Send + Sync {
     /// a key's outlet) or the database refuses a value (a named constraint).
     async fn load_reference_data(&self, data: &ReferenceData) -> RepoResult<LoadSummary>;
 }
+
+/// The reply clock's job (section 14): finding the waiting conversations whose reply fell due
+/// and recording `conversation.overdue` for each, once per waiting period, whichever instance
+/// asks.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OverdueRepository: Send + Sync {
+    /// Marks at most `batch` conversations whose reply is due at or before `now` and not yet
+    /// notified as notified, and records their `Overdue` event in the same transaction;
+    /// returns those events. A conversation another instance or a writer is handling now is
+    /// left for a later call. None of the domain's errors.
+    async fn notify_overdue(
+        &self,
+        now: DateTime<Utc>,
+        batch: i64,
+    ) -> RepoResult<Vec<ConversationEvent>>;
+}

@@ -24,6 +24,7 @@ pub enum ReferenceEntity {
     Order,
     StaffKey,
     QuickReply,
+    Webhook,
 }
 
 /// The field of a refused entry.
@@ -33,8 +34,8 @@ pub enum ReferenceField {
     OutletOrStayCode,
     /// A staff key's secret already belongs to a key of another property.
     KeySecret,
-    /// A staff key's `outlets` (or a quick reply's `outletCodes`) names an outlet that is not
-    /// in its property.
+    /// A staff key's `outlets` (or a quick reply's or a webhook's `outletCodes`) names an
+    /// outlet that is not in its property.
     Outlets,
 }
 
@@ -60,6 +61,7 @@ pub struct PropertyData {
     pub orders: Vec<OrderData>,
     pub staff_keys: Vec<StaffKeyData>,
     pub quick_replies: Vec<QuickReplyData>,
+    pub webhooks: Vec<crate::webhook::WebhookData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +82,10 @@ pub struct OutletData {
     pub allow_non_verified_guests: bool,
     pub service_center_name: String,
     pub opening_hours: Vec<OpeningInterval>,
+    /// Minutes of opening time within which a waiting guest should be answered (1–10080).
+    pub reply_target_minutes: Option<u32>,
+    /// The automatic answer while the outlet is closed (1–1000 characters).
+    pub out_of_hours_reply: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,4 +137,5 @@ pub struct LoadSummary {
     pub interface_tokens: usize,
     pub staff_keys: usize,
     pub quick_replies: usize,
+    pub webhooks: usize,
 }

@@ -117,6 +117,10 @@ pub struct StaffConversationFilter {
     pub order_code: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
     pub assignee: Option<AssigneeFilter>,
+    /// `overdue=true`: only conversations whose reply is overdue.
+    pub overdue_only: bool,
+    /// Set from `overdue_only` by the use case: only replies due at or before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
 }
 
 /// A position in the staff list, most recent activity first: the last item's

@@ -35,6 +35,8 @@ fn outlet(hours: Vec<OpeningInterval>) -> Outlet {
         allow_non_verified_guests: true,
         service_center_name: String::new(),
         opening_hours: hours,
+        reply_target_minutes: None,
+        out_of_hours_reply: None,
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::wire::envelope::serialize_wire_date;
+use crate::wire::envelope::{serialize_optional_wire_date, serialize_wire_date};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,6 +48,54 @@ impl From<Message> for MessageDto {
             language_code: m.language_code,
             is_translated: m.is_translated,
             conversation_id: m.conversation_id,
+        }
+    }
+}
+
+/// A message as staff see it: the guest-side fields plus whether the service wrote it itself.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = StaffMessage)]
+pub struct StaffMessageDto {
+    #[serde(flatten)]
+    pub message: MessageDto,
+    /// `true` for an automatic out-of-hours reply, `false` for every other message.
+    pub automatic: bool,
+}
+
+impl From<Message> for StaffMessageDto {
+    fn from(m: Message) -> Self {
+        let automatic = m.automatic;
+        Self {
+            message: m.into(),
+            automatic,
+        }
+    }
+}
+
+/// The reply clock on staff conversation views (section 14).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyClockFields {
+    /// Since when the guest has waited for a reply; null when nobody waits.
+    #[serde(serialize_with = "serialize_optional_wire_date")]
+    #[schema(value_type = Option<String>)]
+    pub awaiting_reply_since: Option<DateTime<Utc>>,
+    /// When the reply is due, counting only the outlet's open time; null without a waiting
+    /// guest or a reply target.
+    #[serde(serialize_with = "serialize_optional_wire_date")]
+    #[schema(value_type = Option<String>)]
+    pub reply_due_at: Option<DateTime<Utc>>,
+    /// Whether `replyDueAt` has passed.
+    pub overdue: bool,
+}
+
+impl ReplyClockFields {
+    fn of(c: &Conversation) -> Self {
+        Self {
+            awaiting_reply_since: c.reply_clock.awaiting_since,
+            reply_due_at: c.reply_clock.due_at,
+            overdue: c.overdue,
         }
     }
 }
@@ -185,7 +233,9 @@ pub struct StaffConversationItemDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
     pub unread_count: i64,
-    pub last_message: Option<MessageDto>,
+    pub last_message: Option<StaffMessageDto>,
+    #[serde(flatten)]
+    pub reply_clock: ReplyClockFields,
     /// The staff member who owns it, or null.
     pub assignee: Option<AssigneeDto>,
 }
@@ -194,10 +244,12 @@ impl From<Conversation> for StaffConversationItemDto {
     fn from(c: Conversation) -> Self {
         let fields = ConversationFields::of(&c);
         let unread_count = c.unread_count;
+        let reply_clock = ReplyClockFields::of(&c);
         Self {
             fields,
             unread_count,
-            last_message: c.messages.into_iter().last().map(MessageDto::from),
+            last_message: c.messages.into_iter().last().map(StaffMessageDto::from),
+            reply_clock,
             assignee: c.assignee.map(AssigneeDto::from),
         }
     }
@@ -210,7 +262,7 @@ impl From<Conversation> for StaffConversationItemDto {
 pub struct StaffConversationDto {
     #[serde(flatten)]
     pub fields: ConversationFields,
-    pub messages: Vec<MessageDto>,
+    pub messages: Vec<StaffMessageDto>,
     pub unread_count: i64,
     /// A visitor's contact form, as sent (`orderFormDetailsDictionary`).
     #[schema(value_type = Option<Object>)]
@@ -219,18 +271,22 @@ pub struct StaffConversationDto {
     pub assignee: Option<AssigneeDto>,
     /// Internal notes, oldest first (staff only).
     pub notes: Vec<NoteDto>,
+    #[serde(flatten)]
+    pub reply_clock: ReplyClockFields,
 }
 
 impl From<Conversation> for StaffConversationDto {
     fn from(c: Conversation) -> Self {
         let fields = ConversationFields::of(&c);
+        let reply_clock = ReplyClockFields::of(&c);
         Self {
             fields,
             unread_count: c.unread_count,
             order_form_details: c.order_form_details,
-            messages: c.messages.into_iter().map(MessageDto::from).collect(),
+            messages: c.messages.into_iter().map(StaffMessageDto::from).collect(),
             assignee: c.assignee.map(AssigneeDto::from),
             notes: c.notes.into_iter().map(NoteDto::from).collect(),
+            reply_clock,
         }
     }
 }

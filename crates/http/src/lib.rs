@@ -17,6 +17,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod sse;
 pub mod state;
+pub mod webhook;
 pub mod wire;
 
 use actix_web::{

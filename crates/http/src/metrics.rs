@@ -5,8 +5,8 @@
 //! `process_open_fds`...) come from the standard collector, under their standard names.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The pool's numbers at scrape time.
@@ -31,6 +31,10 @@ pub struct Metrics {
     pub messages_created: IntCounterVec,
     pool: IntGaugeVec,
     pool_max: IntGauge,
+    /// Webhook attempts by outcome (`delivered`, `retry`, `failed`): section 12.
+    webhook_attempts: IntCounterVec,
+    /// The age of the oldest pending webhook delivery, as the delivery worker last saw it.
+    pub webhook_oldest_pending: Gauge,
 }
 
 impl Metrics {
@@ -77,6 +81,19 @@ impl Metrics {
         registry.register(Box::new(messages_created.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook delivery attempts by outcome (delivered, retry, failed)",
+            ),
+            &["outcome"],
+        )?;
+        let webhook_oldest_pending = Gauge::new(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest pending webhook delivery",
+        )?;
+        registry.register(Box::new(webhook_attempts.clone()))?;
+        registry.register(Box::new(webhook_oldest_pending.clone()))?;
         let process = Registry::new();
         #[cfg(target_os = "linux")]
         process.register(Box::new(
@@ -91,7 +108,15 @@ impl Metrics {
             messages_created,
             pool,
             pool_max,
+            webhook_attempts,
+            webhook_oldest_pending,
         })
+    }
+
+    /// Counts a webhook attempt: `delivered`, `retry` (failed, another attempt scheduled) or
+    /// `failed` (failed, the last).
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
     }
 
     /// A conversation and its first message were created by `author` (`guest` or `staff`).

@@ -102,6 +102,9 @@ impl Modify for StaffKeyAuth {
         crate::dto::ConversationSummaryDto,
         crate::dto::MessageDto,
         crate::dto::OutletSettingsDto,
+        // Staff shapes with the reply clock and `automatic` (section 14).
+        crate::dto::StaffMessageDto,
+        crate::dto::ReplyClockFields,
     )),
     modifiers(&StaffKeyAuth),
     tags(
@@ -126,6 +129,31 @@ pub fn openapi_document() -> String {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn the_staff_views_document_the_reply_clock_and_automatic_messages() {
+        let document: Value = serde_json::from_str(&openapi_document()).unwrap();
+        let text = document.to_string();
+        for field in ["awaitingReplySince", "replyDueAt", "overdue", "automatic"] {
+            assert!(
+                text.contains(&format!("\"{field}\"")),
+                "{field} is undocumented"
+            );
+        }
+        let list = &document["paths"]["/staff/v1/conversations"]["get"]["parameters"];
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "overdue"),
+            "the overdue filter is undocumented"
+        );
+        let guest_message = &document["components"]["schemas"]["Message"]["properties"];
+        assert!(
+            guest_message.get("automatic").is_none(),
+            "guest shapes are unchanged"
+        );
+    }
 
     #[test]
     fn every_route_is_documented_and_nothing_else() {

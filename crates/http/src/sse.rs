@@ -40,7 +40,12 @@ use futures_util::Stream;
 use serde_json::{json, Map, Value};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::dto::{AssigneeDto, ConversationDto, MessageDto, NoteDto, StaffConversationDto};
+use crate::{
+    dto::{
+        AssigneeDto, ConversationDto, MessageDto, NoteDto, StaffConversationDto, StaffMessageDto,
+    },
+    wire::envelope::wire_date,
+};
 
 /// How often a property's watcher reads its new events without a wake-up.
 const POLL: Duration = Duration::from_millis(500);
@@ -459,10 +464,11 @@ pub fn render(event: &Event, side: &Side) -> Value {
             data.insert("conversation".into(), conversation);
         }
         EventPayload::MessageCreated(m) => {
-            data.insert(
-                "message".into(),
-                to_value(serde_json::to_value(MessageDto::from(m.clone()))),
-            );
+            let message = match side {
+                Side::Guest => serde_json::to_value(MessageDto::from(m.clone())),
+                Side::Staff => serde_json::to_value(StaffMessageDto::from(m.clone())),
+            };
+            data.insert("message".into(), to_value(message));
         }
         EventPayload::ConversationRead {
             read_by,
@@ -488,6 +494,9 @@ pub fn render(event: &Event, side: &Side) -> Value {
                 "note".into(),
                 to_value(serde_json::to_value(NoteDto::from(note.clone()))),
             );
+        }
+        EventPayload::Overdue { reply_due_at } => {
+            data.insert("replyDueAt".into(), json!(wire_date(reply_due_at)));
         }
     }
     Value::Object(data)

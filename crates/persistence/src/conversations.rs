@@ -14,6 +14,7 @@ use bellhop_domain::{
     naming::ConversationType,
     paging::Page,
     ports::{ConversationRepository, RepoResult, Written},
+    reply_clock::ReplyClock,
     staff::Assignee,
     DomainError, RepositoryError,
 };
@@ -33,7 +34,8 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "
     c.id, c.property_id, c.code, c.subject, o.code AS outlet_code, o.name AS outlet_name,
     ord.code AS order_code, p.code AS property_code, c.room_number, c.guest_first_name,
     c.guest_last_name, c.guest_language_code, c.status, c.conversation_type, c.order_form_details,
-    c.created_at, c.last_message_at, ak.code AS assignee_code, ak.display_name AS assignee_name";
+    c.created_at, c.last_message_at, ak.code AS assignee_code, ak.display_name AS assignee_name,
+    c.awaiting_reply_since, c.reply_due_at";
 
 pub(crate) const CONVERSATION_JOINS: &str = "
     JOIN outlets o ON o.property_id = c.property_id AND o.id = c.outlet_id
@@ -45,8 +47,8 @@ pub(crate) const CONVERSATION_JOINS: &str = "
 /// (from which the domain says whether the recipient has read it).
 pub(crate) const MESSAGE_COLUMNS: &str = "
     m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content, m.first_name,
-    m.last_name, m.service_center_name, m.language_code, m.is_translated, c.guest_read_seq,
-    c.staff_read_seq";
+    m.last_name, m.service_center_name, m.language_code, m.is_translated, m.automatic,
+    c.guest_read_seq, c.staff_read_seq";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
@@ -70,6 +72,8 @@ pub(crate) struct ConversationRow {
     /// The assigned member's code and name (both null when unassigned).
     assignee_code: Option<String>,
     assignee_name: Option<String>,
+    awaiting_reply_since: Option<DateTime<Utc>>,
+    reply_due_at: Option<DateTime<Utc>>,
     unread_count: i64,
 }
 
@@ -102,6 +106,12 @@ impl ConversationRow {
                 .zip(self.assignee_name)
                 .map(|(code, display_name)| Assignee { code, display_name }),
             notes: Vec::new(),
+            reply_clock: ReplyClock {
+                awaiting_since: self.awaiting_reply_since,
+                due_at: self.reply_due_at,
+                ..ReplyClock::default()
+            },
+            overdue: false,
         })
     }
 }
@@ -120,6 +130,7 @@ pub(crate) struct MessageRow {
     service_center_name: String,
     language_code: String,
     is_translated: bool,
+    automatic: bool,
     guest_read_seq: i32,
     staff_read_seq: i32,
 }
@@ -148,6 +159,7 @@ impl TryFrom<MessageRow> for Message {
             language_code: row.language_code,
             is_translated: row.is_translated,
             is_read: positions.is_read(message_type, row.seq),
+            automatic: row.automatic,
         })
     }
 }
@@ -256,7 +268,7 @@ pub(crate) async fn last_messages(
         MessageRow,
         "SELECT m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content,
                 m.first_name, m.last_name, m.service_center_name, m.language_code, m.is_translated,
-                c.guest_read_seq, c.staff_read_seq
+                m.automatic, c.guest_read_seq, c.staff_read_seq
            FROM conversations c
            JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id AND m.seq = c.last_seq
           WHERE c.property_id = $1 AND c.id = ANY($2)",
@@ -306,6 +318,7 @@ impl PgStore {
                       c.status, c.conversation_type, c.order_form_details, c.created_at,
                       c.last_message_at, ak.code AS "assignee_code?",
                       ak.display_name AS "assignee_name?",
+                      c.awaiting_reply_since, c.reply_due_at,
                       (SELECT count(*) FROM messages u
                         WHERE u.property_id = c.property_id AND u.conversation_id = c.id
                           AND u.message_type = $6
@@ -343,16 +356,9 @@ impl ConversationRepository for PgStore {
         new: NewConversation,
         idempotency: Option<IdempotentRequest>,
     ) -> RepoResult<Created<Written<Conversation>>> {
-        let created = |conversation: Conversation| {
-            let events = vec![ConversationEvent::Created {
-                conversation: conversation.clone(),
-            }];
-            (conversation, events)
-        };
         let Some(request) = idempotency else {
             let mut tx = self.begin().await?;
-            let (record, events) = created(insert_conversation(&mut tx, &new).await?);
-            events::record(&mut tx, record.property_id, record.id, &events).await?;
+            let (record, events) = write_conversation(&mut tx, new).await?;
             tx.commit().await.map_err(db_error)?;
             return Ok(Created::New(Written::committed(record, events)));
         };
@@ -361,8 +367,7 @@ impl ConversationRepository for PgStore {
             Claim::Replay(response) => return Ok(Created::Replayed(response)),
             Claim::Fresh(write) => write,
         };
-        let (record, events) = created(insert_conversation(write.connection(), &new).await?);
-        events::record(write.connection(), record.property_id, record.id, &events).await?;
+        let (record, events) = write_conversation(write.connection(), new).await?;
         Ok(Created::New(Written {
             record,
             events,
@@ -404,7 +409,7 @@ impl ConversationRepository for PgStore {
             MessageRow,
             "SELECT m.id, m.code, m.conversation_id, m.seq, m.created_at, m.message_type, m.content,
                     m.first_name, m.last_name, m.service_center_name, m.language_code,
-                    m.is_translated, c.guest_read_seq, c.staff_read_seq
+                    m.is_translated, m.automatic, c.guest_read_seq, c.staff_read_seq
                FROM conversations c
                JOIN messages m ON m.property_id = c.property_id AND m.conversation_id = c.id
               WHERE c.property_id = $1 AND c.id = $2
@@ -499,43 +504,22 @@ impl ConversationRepository for PgStore {
         message: NewMessage,
         idempotency: Option<IdempotentRequest>,
     ) -> RepoResult<Created<Written<Message>>> {
-        let added = |message: Message| {
-            let events = vec![ConversationEvent::MessageAdded {
-                conversation_code: code.to_owned(),
-                message: message.clone(),
-            }];
-            (message, events)
-        };
-        let property_id = viewer.property_id();
         let Some(request) = idempotency else {
             // The conversation's event lock comes first (see `events`): then this
             // transaction's events sort after those of every earlier writer.
             let mut tx = self.begin().await?;
             events::lock_conversation(&mut tx, viewer, code).await?;
-            let mut events = reopen_for_message(&mut tx, viewer, code).await?;
-            let (record, message_events) =
-                added(insert_message(&mut tx, viewer, code, message).await?);
-            events.extend(message_events);
-            events::record(&mut tx, property_id, record.conversation_id, &events).await?;
+            let (record, events) = write_message(&mut tx, viewer, code, message).await?;
             tx.commit().await.map_err(db_error)?;
             return Ok(Created::New(Written::committed(record, events)));
         };
         let at = message.created_at;
+        let property_id = viewer.property_id();
         let mut write = match claim(self, property_id, &request, at, Some((viewer, code))).await? {
             Claim::Replay(response) => return Ok(Created::Replayed(response)),
             Claim::Fresh(write) => write,
         };
-        let mut events = reopen_for_message(write.connection(), viewer, code).await?;
-        let (record, message_events) =
-            added(insert_message(write.connection(), viewer, code, message).await?);
-        events.extend(message_events);
-        events::record(
-            write.connection(),
-            property_id,
-            record.conversation_id,
-            &events,
-        )
-        .await?;
+        let (record, events) = write_message(write.connection(), viewer, code, message).await?;
         Ok(Created::New(Written {
             record,
             events,
@@ -659,12 +643,25 @@ impl ConversationRepository for PgStore {
         let Some(change) = current.change_to(status, viewer.side(), at)? else {
             return Ok(Vec::new());
         };
+        // Closing ends any waiting period (the domain's reply clock after a close).
+        let ends_waiting = change.status == ConversationStatus::Closed;
+        let clock = ReplyClock::default().after_close();
         sqlx::query!(
-            "UPDATE conversations SET status = $3, closed_at = $4 WHERE property_id = $1 AND id = $2",
+            "UPDATE conversations SET status = $3, closed_at = $4,
+                    awaiting_reply_since = CASE WHEN $5 THEN $6 ELSE awaiting_reply_since END,
+                    reply_due_at = CASE WHEN $5 THEN $7 ELSE reply_due_at END,
+                    out_of_hours_replied = CASE WHEN $5 THEN $8 ELSE out_of_hours_replied END,
+                    overdue_notified = CASE WHEN $5 THEN $9 ELSE overdue_notified END
+              WHERE property_id = $1 AND id = $2",
             property_id,
             conversation.id,
             change.status.as_str(),
             change.closed_at,
+            ends_waiting,
+            clock.awaiting_since,
+            clock.due_at,
+            clock.out_of_hours_replied,
+            clock.overdue_notified,
         )
         .execute(&mut *tx)
         .await
@@ -676,11 +673,110 @@ impl ConversationRepository for PgStore {
     }
 }
 
+/// Writes a new conversation: its first message, the reply clock that message starts, the
+/// out-of-hours reply it may get, and the `Created` event (the conversation with every message
+/// it starts with). A new conversation needs no event lock: nobody can touch it before it
+/// commits.
+async fn write_conversation(
+    conn: &mut PgConnection,
+    new: NewConversation,
+) -> RepoResult<(Conversation, Vec<ConversationEvent>)> {
+    let (clock, automatic) = ReplyClock::default().after_message(&new.first_message);
+    let mut conversation = insert_conversation(&mut *conn, &new, clock).await?;
+    if let Some(reply) = automatic {
+        let owner = Viewer::Guest {
+            property_id: new.property_id,
+            owner: new.owner.clone(),
+        };
+        let reply = insert_message(&mut *conn, &owner, &new.code, reply).await?;
+        conversation.last_message_at = reply.created_at;
+        conversation.messages.push(reply);
+    }
+    let events = vec![ConversationEvent::Created {
+        conversation: conversation.clone(),
+    }];
+    events::record(conn, conversation.property_id, conversation.id, &events).await?;
+    Ok((conversation, events))
+}
+
+/// Adds a message to an existing conversation, after the caller took its event lock: the
+/// message, the reply clock as the domain moves it, the out-of-hours reply it may get, and a
+/// `MessageAdded` event for each message. The clock is read after the lock, so it is the one
+/// every earlier writer left.
+async fn write_message(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    code: &str,
+    message: NewMessage,
+) -> RepoResult<(Message, Vec<ConversationEvent>)> {
+    let property_id = viewer.property_id();
+    // A guest's message to a closed conversation reopens it first (section 14): its events
+    // come before the message's, and the message then starts a new waiting period.
+    let mut events = reopen_for_message(&mut *conn, viewer, code).await?;
+    let scope = Scope::of(viewer);
+    let before = sqlx::query!(
+        "SELECT c.awaiting_reply_since, c.reply_due_at, c.out_of_hours_replied, c.overdue_notified
+           FROM conversations c
+          WHERE c.property_id = $1 AND c.code = $2
+            AND ($3::bigint IS NULL OR c.stay_id = $3)
+            AND ($4::text IS NULL OR c.guest_identifier = $4)
+            AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))",
+        property_id,
+        code,
+        scope.stay_id,
+        scope.guest_identifier,
+        scope.outlet_ids.as_deref(),
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .map(|row| ReplyClock {
+        awaiting_since: row.awaiting_reply_since,
+        due_at: row.reply_due_at,
+        out_of_hours_replied: row.out_of_hours_replied,
+        overdue_notified: row.overdue_notified,
+    });
+    let (after, automatic) = before.unwrap_or_default().after_message(&message);
+    // An unknown or closed conversation: the insert says which.
+    let record = insert_message(&mut *conn, viewer, code, message).await?;
+    let mut added = vec![record.clone()];
+    if let Some(reply) = automatic {
+        added.push(insert_message(&mut *conn, viewer, code, reply).await?);
+    }
+    if before != Some(after) {
+        sqlx::query!(
+            "UPDATE conversations SET awaiting_reply_since = $3, reply_due_at = $4,
+                    out_of_hours_replied = $5, overdue_notified = $6
+              WHERE property_id = $1 AND id = $2",
+            property_id,
+            record.conversation_id,
+            after.awaiting_since,
+            after.due_at,
+            after.out_of_hours_replied,
+            after.overdue_notified,
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    events.extend(
+        added
+            .into_iter()
+            .map(|message| ConversationEvent::MessageAdded {
+                conversation_code: code.to_owned(),
+                message,
+            }),
+    );
+    events::record(conn, property_id, record.conversation_id, &events).await?;
+    Ok((record, events))
+}
+
 /// Inserts a conversation and its first message in one statement: both rows or neither. The
 /// outlet, order and property labels come from the caller, so no other table is read.
 async fn insert_conversation(
     conn: &mut PgConnection,
     new: &NewConversation,
+    clock: ReplyClock,
 ) -> RepoResult<Conversation> {
     let (stay_id, guest_identifier) = match &new.owner {
         GuestOwner::Stay(stay_id) => (Some(*stay_id), None),
@@ -692,8 +788,10 @@ async fn insert_conversation(
                INSERT INTO conversations (property_id, code, outlet_id, order_id, stay_id,
                       guest_identifier, session_id, subject, conversation_type, room_number,
                       guest_first_name, guest_last_name, guest_language_code, order_form_details,
-                      status, last_seq, created_at, last_message_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $27, 1, $15, $15)
+                      status, last_seq, created_at, last_message_at, awaiting_reply_since,
+                      reply_due_at, out_of_hours_replied, overdue_notified)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $27, 1, $15, $15,
+                       $28, $29, $30, $31)
                RETURNING *
            ), m AS (
                INSERT INTO messages (property_id, conversation_id, seq, code, message_type, content,
@@ -707,7 +805,8 @@ async fn insert_conversation(
                   $24::text AS "outlet_name!", $25::text AS order_code,
                   $26::text AS "property_code!", c.room_number, c.guest_first_name,
                   c.guest_last_name, c.guest_language_code, c.status, c.conversation_type,
-                  c.order_form_details, c.created_at, c.last_message_at, m.id AS m_id
+                  c.order_form_details, c.created_at, c.last_message_at, c.awaiting_reply_since,
+                  c.reply_due_at, m.id AS m_id
              FROM c JOIN m ON m.conversation_id = c.id"#,
         new.property_id,
         new.code,
@@ -736,6 +835,10 @@ async fn insert_conversation(
         new.labels.order_code,
         new.labels.property_code,
         ConversationStatus::initial().as_str(),
+        clock.awaiting_since,
+        clock.due_at,
+        clock.out_of_hours_replied,
+        clock.overdue_notified,
     )
     .fetch_one(&mut *conn)
     .await
@@ -760,6 +863,8 @@ async fn insert_conversation(
         last_message_at: row.last_message_at,
         assignee_code: None,
         assignee_name: None,
+        awaiting_reply_since: row.awaiting_reply_since,
+        reply_due_at: row.reply_due_at,
         unread_count: 0,
     };
     let first = stored_message(message.clone(), row.m_id, conversation.id, 1);
@@ -782,6 +887,7 @@ fn stored_message(message: NewMessage, id: i64, conversation_id: i64, seq: i32) 
         language_code: message.language_code,
         is_translated: false,
         is_read: false,
+        automatic: message.automatic,
     }
 }
 
@@ -816,9 +922,9 @@ async fn insert_message(
          )
          INSERT INTO messages (property_id, conversation_id, seq, stay_id, guest_identifier, code,
                                message_type, content, first_name, last_name, service_center_name,
-                               language_code, created_at)
+                               language_code, created_at, automatic)
          SELECT c.property_id, c.id, c.last_seq, c.stay_id, c.guest_identifier, $8, $9, $10, $11,
-                $12, $13, $14, $6
+                $12, $13, $14, $6, $15
            FROM c
          RETURNING id, conversation_id, seq",
         viewer.property_id(),
@@ -835,6 +941,7 @@ async fn insert_message(
         message.last_name,
         message.service_center_name,
         message.language_code,
+        message.automatic,
     )
     .fetch_optional(&mut *conn)
     .await

@@ -65,6 +65,7 @@ use bellhop_domain::{
     note::Note,
     ports::RepoResult,
     property::PropertyId,
+    reply_clock::ReplyClock,
     staff::Assignee,
     RepositoryError,
 };
@@ -169,6 +170,9 @@ fn payload_of(event: &ConversationEvent) -> EventPayload {
         ConversationEvent::Reopened { .. } => EventPayload::StatusChanged(ConversationStatus::Open),
         ConversationEvent::Assigned { assignee, .. } => EventPayload::Assigned(assignee.clone()),
         ConversationEvent::NoteCreated { note, .. } => EventPayload::NoteCreated(note.clone()),
+        ConversationEvent::Overdue { reply_due_at, .. } => EventPayload::Overdue {
+            reply_due_at: *reply_due_at,
+        },
     }
 }
 
@@ -310,7 +314,7 @@ impl EventLog for PgStore {
     }
 }
 
-fn parse_xid(raw: &str) -> RepoResult<u64> {
+pub(crate) fn parse_xid(raw: &str) -> RepoResult<u64> {
     raw.parse()
         .map_err(|_| RepositoryError::unexpected("a transaction id is not a number"))
 }
@@ -323,7 +327,7 @@ fn encode_message(m: &Message) -> Value {
         "createdAt": m.created_at, "messageType": m.message_type.as_str(), "content": m.content,
         "firstName": m.first_name, "lastName": m.last_name,
         "serviceCenterName": m.service_center_name, "languageCode": m.language_code,
-        "isTranslated": m.is_translated, "isRead": m.is_read,
+        "isTranslated": m.is_translated, "isRead": m.is_read, "automatic": m.automatic,
     })
 }
 
@@ -339,6 +343,8 @@ fn encode_payload(payload: &EventPayload) -> Value {
                 "conversationType": c.conversation_type.as_str(),
                 "orderFormDetails": c.order_form_details, "createdAt": c.created_at,
                 "lastMessageAt": c.last_message_at, "unreadCount": c.unread_count,
+                "awaitingReplySince": c.reply_clock.awaiting_since,
+                "replyDueAt": c.reply_clock.due_at,
                 "messages": c.messages.iter().map(encode_message).collect::<Vec<_>>(),
             }
         }),
@@ -358,6 +364,7 @@ fn encode_payload(payload: &EventPayload) -> Value {
                 "createdAt": n.created_at,
             }
         }),
+        EventPayload::Overdue { reply_due_at } => json!({ "replyDueAt": reply_due_at }),
     }
 }
 
@@ -386,6 +393,13 @@ fn time(v: &Value, field: &str) -> RepoResult<DateTime<Utc>> {
     serde_json::from_value(v[field].clone()).map_err(|_| bad("an event snapshot lacks a time"))
 }
 
+fn optional_time(v: &Value, field: &str) -> RepoResult<Option<DateTime<Utc>>> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => time(v, field).map(Some),
+    }
+}
+
 fn decode_message(v: &Value) -> RepoResult<Message> {
     Ok(Message {
         id: int(v, "id")?,
@@ -402,6 +416,7 @@ fn decode_message(v: &Value) -> RepoResult<Message> {
         language_code: text(v, "languageCode")?,
         is_translated: v["isTranslated"].as_bool().unwrap_or(false),
         is_read: v["isRead"].as_bool().unwrap_or(false),
+        automatic: v["automatic"].as_bool().unwrap_or(false),
     })
 }
 
@@ -409,7 +424,7 @@ fn status(raw: &str) -> RepoResult<ConversationStatus> {
     ConversationStatus::parse(raw).ok_or_else(|| bad("an event has an unknown status"))
 }
 
-fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
+pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
     if let Some(c) = data.get("conversation") {
         let messages = c["messages"]
             .as_array()
@@ -443,6 +458,12 @@ fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
             // A new conversation has no owner and no notes yet.
             assignee: None,
             notes: Vec::new(),
+            reply_clock: ReplyClock {
+                awaiting_since: optional_time(c, "awaitingReplySince")?,
+                due_at: optional_time(c, "replyDueAt")?,
+                ..ReplyClock::default()
+            },
+            overdue: false,
         }));
     }
     if let Some(m) = data.get("message") {
@@ -468,6 +489,11 @@ fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
             author_name: text(n, "authorName")?,
             created_at: time(n, "createdAt")?,
         }));
+    }
+    if data.get("replyDueAt").is_some() {
+        return Ok(EventPayload::Overdue {
+            reply_due_at: time(data, "replyDueAt")?,
+        });
     }
     if let Some(read_by) = data.get("readBy").and_then(Value::as_str) {
         return Ok(EventPayload::ConversationRead {

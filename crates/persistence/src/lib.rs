@@ -14,10 +14,12 @@ pub mod events;
 mod idempotency;
 mod properties;
 mod reference_data;
+mod reply_clock;
 mod sessions;
 mod staff;
 mod stays;
 pub mod tenancy;
+pub mod webhooks;
 mod workflow;
 
 use std::sync::{
@@ -39,6 +41,7 @@ pub use staff::{push_staff_conversations, UNREAD_BY_OUTLET};
 /// One batch of the session purge: sessions ended or idle since before `$1`
 /// (index `sessions_purge_idx`).
 pub const PURGE_SESSIONS: &str = "
+    -- multi-shard: the session purge, every property's old sessions
     DELETE FROM sessions WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM sessions WHERE coalesce(ended_at, last_seen_at) < $1
          ORDER BY coalesce(ended_at, last_seen_at) LIMIT $2))
@@ -47,6 +50,7 @@ pub const PURGE_SESSIONS: &str = "
 /// One batch of the idempotency-key purge: keys stored before `$1`
 /// (index `idempotency_keys_created_idx`).
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "
+    -- multi-shard: the idempotency-key purge, every property's
     DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM idempotency_keys WHERE created_at < $1
          ORDER BY created_at LIMIT $2))
@@ -55,6 +59,7 @@ pub const PURGE_IDEMPOTENCY_KEYS: &str = "
 /// One batch of the purge of room-verification windows started before `$1`
 /// (index `room_verification_failures_window_idx`).
 pub const PURGE_VERIFICATION_FAILURES: &str = "
+    -- multi-shard: the purge of old room-verification windows, every property's
     DELETE FROM room_verification_failures WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM room_verification_failures WHERE window_started_at < $1
          ORDER BY window_started_at LIMIT $2))

@@ -56,6 +56,8 @@ struct OutletRow {
     allow_guest_messages: bool,
     allow_non_verified_guests: bool,
     service_center_name: String,
+    reply_target_minutes: Option<i32>,
+    out_of_hours_reply: Option<String>,
     days: Vec<i16>,
     opens: Vec<NaiveTime>,
     closes: Vec<NaiveTime>,
@@ -105,6 +107,8 @@ impl TryFrom<OutletRow> for Outlet {
             allow_non_verified_guests: row.allow_non_verified_guests,
             service_center_name: row.service_center_name,
             opening_hours,
+            reply_target_minutes: row.reply_target_minutes.and_then(|m| u32::try_from(m).ok()),
+            out_of_hours_reply: row.out_of_hours_reply,
         })
     }
 }
@@ -213,6 +217,7 @@ impl PropertyRepository for PgStore {
             OutletRow,
             r#"SELECT o.id, o.property_id, o.code, o.name, o.description, o.display_order, o.active,
                       o.allow_guest_messages, o.allow_non_verified_guests, o.service_center_name,
+                      o.reply_target_minutes, o.out_of_hours_reply,
                       coalesce(array_agg(h.day ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "days!",
                       coalesce(array_agg(h.opens ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "opens!",
                       coalesce(array_agg(h.closes ORDER BY h.day, h.opens) FILTER (WHERE h.day IS NOT NULL), '{}') AS "closes!"

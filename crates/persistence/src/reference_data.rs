@@ -87,6 +87,12 @@ async fn load_property(
         }
         summary.quick_replies += 1;
     }
+    for (index, hook) in data.webhooks.iter().enumerate() {
+        if !crate::webhooks::upsert_endpoint(tx, property_id, hook).await? {
+            return Err(rejected(ReferenceEntity::Webhook, index, ReferenceField::Outlets).into());
+        }
+        summary.webhooks += 1;
+    }
     Ok(())
 }
 
@@ -203,18 +209,23 @@ async fn upsert_outlet(tx: &mut Tx, property_id: i64, outlet: &OutletData) -> Re
     let outlet_id = sqlx::query_scalar!(
         r#"WITH up AS (
                INSERT INTO outlets (property_id, code, name, description, display_order, active,
-                                    allow_guest_messages, allow_non_verified_guests, service_center_name)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    allow_guest_messages, allow_non_verified_guests, service_center_name,
+                                    reply_target_minutes, out_of_hours_reply)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                ON CONFLICT (property_id, code) DO UPDATE
                   SET name = EXCLUDED.name, description = EXCLUDED.description,
                       display_order = EXCLUDED.display_order, active = EXCLUDED.active,
                       allow_guest_messages = EXCLUDED.allow_guest_messages,
                       allow_non_verified_guests = EXCLUDED.allow_non_verified_guests,
-                      service_center_name = EXCLUDED.service_center_name, updated_at = now()
+                      service_center_name = EXCLUDED.service_center_name,
+                      reply_target_minutes = EXCLUDED.reply_target_minutes,
+                      out_of_hours_reply = EXCLUDED.out_of_hours_reply, updated_at = now()
                 WHERE (outlets.name, outlets.description, outlets.display_order, outlets.active,
-                       outlets.allow_guest_messages, outlets.allow_non_verified_guests, outlets.service_center_name)
+                       outlets.allow_guest_messages, outlets.allow_non_verified_guests, outlets.service_center_name,
+                       outlets.reply_target_minutes, outlets.out_of_hours_reply)
                       IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.display_order, EXCLUDED.active,
-                       EXCLUDED.allow_guest_messages, EXCLUDED.allow_non_verified_guests, EXCLUDED.service_center_name)
+                       EXCLUDED.allow_guest_messages, EXCLUDED.allow_non_verified_guests, EXCLUDED.service_center_name,
+                       EXCLUDED.reply_target_minutes, EXCLUDED.out_of_hours_reply)
                RETURNING id)
            SELECT id AS "id!" FROM up UNION ALL SELECT id FROM outlets WHERE property_id = $1 AND code = $2 LIMIT 1"#,
         property_id,
@@ -226,6 +237,8 @@ async fn upsert_outlet(tx: &mut Tx, property_id: i64, outlet: &OutletData) -> Re
         outlet.allow_guest_messages,
         outlet.allow_non_verified_guests,
         outlet.service_center_name,
+        outlet.reply_target_minutes.and_then(|m| i32::try_from(m).ok()),
+        outlet.out_of_hours_reply,
     )
     .fetch_one(&mut **tx)
     .await

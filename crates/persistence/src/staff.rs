@@ -59,6 +59,12 @@ pub fn push_staff_conversations(
             query.push(" AND false");
         }
     }
+    if let Some(now) = filter.overdue_at {
+        // `reply_due_at IS NOT NULL` puts the waiting conversations' partial index in reach.
+        query
+            .push(" AND c.reply_due_at IS NOT NULL AND c.reply_due_at <= ")
+            .push_bind(now);
+    }
     if let Some(cursor) = cursor {
         query
             .push(" AND (c.last_message_at, c.id) < (")

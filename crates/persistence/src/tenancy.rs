@@ -27,6 +27,7 @@ pub const DISTRIBUTED: &[&str] = &[
     "room_verification_failures",
     "events",
     "conversation_notes",
+    "webhook_deliveries",
 ];
 
 /// Reference tables: replicated to every node.
@@ -41,4 +42,5 @@ pub const REFERENCE: &[&str] = &[
     "event_log_state",
     "quick_replies",
     "quick_reply_outlets",
+    "webhook_endpoints",
 ];

@@ -139,6 +139,8 @@ fn filter(outlet: Option<&str>, unread_only: bool) -> StaffConversationFilter {
         order_code: None,
         updated_since: None,
         assignee: None,
+        overdue_only: false,
+        overdue_at: None,
     }
 }
 

@@ -86,6 +86,8 @@ fn message(code: &str, kind: MessageType, at: DateTime<Utc>) -> NewMessage {
         service_center_name: String::new(),
         language_code: "en".into(),
         created_at: at,
+        automatic: false,
+        arrival: None,
     }
 }
 

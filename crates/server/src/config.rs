@@ -99,6 +99,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "5",
         "open event streams per guest session in one process",
     ),
+    (
+        "BELLHOP_WEBHOOK_TIMEOUT_MS",
+        "10000",
+        "time a webhook receiver has to answer an attempt",
+    ),
+    (
+        "BELLHOP_WEBHOOK_RETRY_SCHEDULE",
+        "5,300,1800,7200,18000,36000,36000",
+        "seconds between a webhook delivery's attempts, comma-separated",
+    ),
     ("BELLHOP_LOG_FORMAT", "pretty", "pretty or json"),
     ("RUST_LOG", "info", "log filter (tracing EnvFilter syntax)"),
 ];
@@ -155,6 +165,10 @@ pub struct Settings {
     pub event_retention: Duration,
     pub max_streams: usize,
     pub max_streams_per_session: usize,
+    /// Time a webhook receiver has to answer (section 12).
+    pub webhook_timeout: Duration,
+    /// Delays between a webhook delivery's attempts.
+    pub webhook_retry_schedule: bellhop_domain::webhook::RetrySchedule,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -404,6 +418,21 @@ impl Settings {
                 |v| (1..=1_000_000).contains(v),
                 "streams, 1 to 1000000",
             )?,
+            webhook_timeout: parse(
+                "BELLHOP_WEBHOOK_TIMEOUT_MS",
+                lookup("BELLHOP_WEBHOOK_TIMEOUT_MS"),
+                10_000u64,
+                |v| (100..=300_000).contains(v),
+                "milliseconds, 100 to 300000",
+            )
+            .map(Duration::from_millis)?,
+            webhook_retry_schedule: {
+                let raw = lookup("BELLHOP_WEBHOOK_RETRY_SCHEDULE")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| bellhop_domain::webhook::RetrySchedule::DEFAULT.to_owned());
+                bellhop_domain::webhook::RetrySchedule::parse(&raw)
+                    .map_err(|why| ConfigError(format!("BELLHOP_WEBHOOK_RETRY_SCHEDULE: {why}")))?
+            },
             max_streams_per_session: parse(
                 "BELLHOP_MAX_STREAMS_PER_SESSION",
                 lookup("BELLHOP_MAX_STREAMS_PER_SESSION"),
@@ -558,6 +587,16 @@ impl fmt::Display for Settings {
         )?;
         writeln!(
             f,
+            "BELLHOP_WEBHOOK_TIMEOUT_MS          {}",
+            self.webhook_timeout.as_millis()
+        )?;
+        writeln!(
+            f,
+            "BELLHOP_WEBHOOK_RETRY_SCHEDULE      {} attempts",
+            self.webhook_retry_schedule.attempts()
+        )?;
+        writeln!(
+            f,
             "BELLHOP_MAX_STREAMS_PER_SESSION     {}",
             self.max_streams_per_session
         )?;
@@ -587,6 +626,28 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(|name| map.get(name).cloned(), demo)
+    }
+
+    #[test]
+    fn webhook_settings_default_to_the_spec_and_bad_ones_stop_the_start() {
+        let s = settings(&[], true).unwrap();
+        assert_eq!(s.webhook_timeout, Duration::from_secs(10));
+        assert_eq!(s.webhook_retry_schedule.attempts(), 8);
+        assert_eq!(
+            s.webhook_retry_schedule.after_failure(2),
+            Some(Duration::from_secs(300))
+        );
+        let short = settings(&[("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "1,2")], true).unwrap();
+        assert_eq!(short.webhook_retry_schedule.attempts(), 3);
+        for (name, value) in [
+            ("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+            ("BELLHOP_WEBHOOK_RETRY_SCHEDULE", "5,-1"),
+            ("BELLHOP_WEBHOOK_TIMEOUT_MS", "0"),
+            ("BELLHOP_WEBHOOK_TIMEOUT_MS", "ten"),
+        ] {
+            let error = settings(&[(name, value)], true).unwrap_err();
+            assert!(error.0.starts_with(name), "{}", error.0);
+        }
     }
 
     #[test]

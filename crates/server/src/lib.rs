@@ -5,6 +5,7 @@ pub mod config;
 pub mod database;
 pub mod notifier;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::sync::{Arc, Mutex};
 
@@ -225,6 +226,11 @@ impl WorkerStates {
     /// The event streams of this process: the listener wakes them, shutdown ends them.
     pub fn hub(&self) -> Arc<bellhop_http::sse::Hub> {
         self.shared.hub.clone()
+    }
+
+    /// The process's metrics (the webhook worker reports into them).
+    pub fn metrics(&self) -> Metrics {
+        self.shared.metrics.clone()
     }
 
     /// Closes every worker's pool (graceful shutdown).

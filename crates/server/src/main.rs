@@ -69,6 +69,30 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Webhook deliveries (section 12).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// List each endpoint: url, pending, delivered and failed deliveries, last error, age of
+    /// the oldest pending delivery. Secrets are never shown.
+    Status,
+    /// Queue failed deliveries again with a fresh retry schedule.
+    Retry {
+        /// Only the deliveries of events since this time (RFC 3339).
+        #[arg(long, value_parser = parse_rfc3339)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn parse_rfc3339(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("{raw:?} is not an RFC 3339 time (2026-12-02T10:00:00Z)"))
 }
 
 #[derive(Subcommand)]
@@ -163,16 +187,27 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             // The set-up pool is done; each HTTP worker opens its own.
             pool.close().await;
             let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let states = std::sync::Arc::new(WorkerStates::new(&settings, clock, workers)?);
+            let states = std::sync::Arc::new(WorkerStates::new(&settings, clock.clone(), workers)?);
             let factory = states.clone();
-            // One LISTEN connection and the purge, on a small pool of their own; streams end
-            // as soon as a stop signal arrives, so clients reconnect to another instance.
+            // One LISTEN connection, the purge and the overdue job, on a small pool of their
+            // own; streams end as soon as a stop signal arrives, so clients reconnect to
+            // another instance.
             let hub = states.hub();
             let events_pool =
-                database::pool_with(database::connect_options(&settings)?, 2, &settings);
+                database::pool_with(database::connect_options(&settings)?, 3, &settings);
+            bellhop_server::notifier::spawn_overdue_watch(events_pool.clone(), clock);
             bellhop_server::notifier::spawn_listener(events_pool.clone(), hub.clone());
             bellhop_server::notifier::spawn_purger(events_pool, settings.event_retention);
             bellhop_server::notifier::spawn_shutdown_watch(hub);
+            // The webhook worker, on a small pool of its own: its connections are taken for
+            // one statement at a time, never across a receiver's answer.
+            let webhooks_pool =
+                database::pool_with(database::connect_options(&settings)?, 4, &settings);
+            let webhooks = bellhop_server::webhooks::WebhookWorker::spawn(
+                webhooks_pool,
+                (&settings).into(),
+                Some(states.metrics()),
+            )?;
             tracing::info!(bind = %settings.bind, workers, "serving");
             let listener = std::net::TcpListener::bind(settings.bind)
                 .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -180,7 +215,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 factory.worker_state()
             })?
             .await?;
-            tracing::info!("stopped accepting; closing the database pools");
+            tracing::info!(
+                "stopped accepting; stopping the webhook worker and closing the database pools"
+            );
+            webhooks.stop().await;
             states.close().await;
             Ok(())
         }
@@ -191,6 +229,28 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let deleted = bellhop_server::notifier::purge(&pool, settings.event_retention).await?;
             pool.close().await;
             println!("deleted {deleted} events");
+            Ok(())
+        }
+        Command::Webhooks { command } => {
+            let pool = prepare(&settings).await?;
+            let store = PgStore::new(pool.clone());
+            match command {
+                WebhooksCommand::Status => {
+                    let endpoints = store
+                        .webhook_status()
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot read the webhook status: {e}"))?;
+                    print!("{}", bellhop_server::webhooks::status_table(&endpoints));
+                }
+                WebhooksCommand::Retry { since } => {
+                    let queued = store
+                        .retry_failed_webhooks(since)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot queue the deliveries: {e}"))?;
+                    println!("queued {queued} failed deliveries again");
+                }
+            }
+            pool.close().await;
             Ok(())
         }
         Command::Migrate => {
@@ -216,8 +276,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("nothing was loaded: {e}"))?;
             pool.close().await;
             println!(
-                "loaded {} properties, {} outlets, {} stays, {} orders, {} interface tokens, {} staff keys, {} quick replies",
-                summary.properties, summary.outlets, summary.stays, summary.orders, summary.interface_tokens, summary.staff_keys, summary.quick_replies
+                "loaded {} properties, {} outlets, {} stays, {} orders, {} interface tokens, {} staff keys, {} quick replies, {} webhooks",
+                summary.properties, summary.outlets, summary.stays, summary.orders, summary.interface_tokens, summary.staff_keys, summary.quick_replies, summary.webhooks
             );
             Ok(())
         }

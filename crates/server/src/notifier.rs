@@ -122,3 +122,29 @@ pub fn spawn_shutdown_watch(hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
         hub.shut_down();
     })
 }
+
+/// How often each process looks for replies that fell due: well within the 30 seconds the
+/// spec allows between the due time and `conversation.overdue`.
+pub const OVERDUE_TICK: Duration = Duration::from_secs(5);
+
+/// Emits `conversation.overdue` for the replies that fell due, every [`OVERDUE_TICK`], while
+/// the process runs. Every instance runs it; the claim lets exactly one emit each event.
+pub fn spawn_overdue_watch(
+    pool: PgPool,
+    clock: Arc<dyn bellhop_domain::clock::Clock>,
+) -> tokio::task::JoinHandle<()> {
+    let service =
+        bellhop_application::reply_clock::OverdueService::new(Arc::new(PgStore::new(pool)), clock);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(OVERDUE_TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match service.notify_overdue().await {
+                Ok(events) if events.is_empty() => {}
+                Ok(events) => tracing::info!(events = events.len(), "replies fell due"),
+                Err(error) => tracing::warn!(%error, "cannot look for overdue replies"),
+            }
+        }
+    })
+}

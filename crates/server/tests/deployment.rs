@@ -143,6 +143,39 @@ async fn operator_commands_use_only_their_own_database_and_need_no_session_secre
         "deleted 0 sessions",
     );
 
+    // Webhooks: loaded from a file, listed without their secret, failed ones re-queued.
+    let mut file = bellhop_application::reference_data::demo_file(chrono::Utc::now());
+    file.properties[0].webhooks = vec![bellhop_application::reference_data::WebhookEntry {
+        url: "https://pms.example/hook".into(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        events: None,
+        outlet_codes: Some(vec!["BAR".into()]),
+        enabled: true,
+    }];
+    let hooks = cluster.write_file("hooks.json", &serde_json::to_string(&file).unwrap());
+    assert_success(
+        &bellhop(&runtime, false, &["load", &hooks.to_string_lossy()]),
+        "2 staff keys, 1 webhooks",
+    );
+    let status = bellhop(&runtime, false, &["webhooks", "status"]);
+    assert_success(&status, "DEMO-HOTEL https://pms.example/hook");
+    assert_success(&status, "pending 0  delivered 0  failed 0");
+    assert!(!text(&status).contains("MfKQ9r8GKYqr"), "{}", text(&status));
+    assert_success(
+        &bellhop(
+            &runtime,
+            false,
+            &["webhooks", "retry", "--since", "2026-12-01T00:00:00Z"],
+        ),
+        "queued 0 failed deliveries again",
+    );
+    let bad = bellhop(
+        &runtime,
+        false,
+        &["webhooks", "retry", "--since", "yesterday"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+
     // `serve` signs tokens: it still refuses to start without the secret.
     let serve = bellhop(&url, false, &["serve"]);
     assert_eq!(serve.status.code(), Some(2), "{}", text(&serve));

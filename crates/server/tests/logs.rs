@@ -16,6 +16,9 @@ use helpers::*;
 use serde_json::json;
 use sqlx::PgPool;
 
+/// The Standard Webhooks example secret.
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
@@ -45,7 +48,32 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
         .with_writer(move || writer.clone())
         .init();
 
-    let app = spawn(pool).await;
+    let app = spawn(pool.clone()).await;
+    // A webhook whose receiver refuses connections: its attempts fail and are logged.
+    let mut file = bellhop_application::reference_data::demo_file(midday());
+    file.properties[0].webhooks = vec![bellhop_application::reference_data::WebhookEntry {
+        url: "http://127.0.0.1:9/hook".into(),
+        secret: WEBHOOK_SECRET.into(),
+        events: None,
+        outlet_codes: None,
+        enabled: true,
+    }];
+    bellhop_application::reference_data::ReferenceDataService::new(Arc::new(
+        bellhop_persistence::PgStore::new(pool.clone()),
+    ))
+    .load(&bellhop_application::reference_data::validate(&file).unwrap())
+    .await
+    .unwrap();
+    let worker = bellhop_server::webhooks::WebhookWorker::spawn(
+        pool.clone(),
+        bellhop_server::webhooks::WorkerSettings {
+            timeout: std::time::Duration::from_millis(500),
+            schedule: bellhop_domain::webhook::RetrySchedule::parse("0.1").unwrap(),
+            keep_delivered: std::time::Duration::from_secs(3600),
+        },
+        None,
+    )
+    .unwrap();
     let anonymous = app.anonymous().await;
     let login = app
         .post_json(
@@ -82,7 +110,30 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
     app.staff_get("/staff/v1/unread", "wrong-staff-key-123")
         .await;
 
+    // Every delivery has failed its two attempts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status <> 'failed'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} deliveries left"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    worker.stop().await;
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("webhook attempt failed"),
+        "no webhook attempt was logged: {logs}"
+    );
     assert!(
         logs.contains("request finished"),
         "nothing was captured: {logs}"
@@ -98,6 +149,8 @@ async fn a_full_flow_logs_no_token_key_name_or_message(pool: PgPool) {
         "Lovelace",
         "Wrong",
         SECRET,
+        WEBHOOK_SECRET,
+        &WEBHOOK_SECRET["whsec_".len()..],
     ] {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }

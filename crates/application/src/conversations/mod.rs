@@ -74,6 +74,7 @@ impl ConversationService {
             message_code: new_code(),
             content,
             at: self.clock.now(),
+            reply_code: new_code(),
         }
     }
 
@@ -131,6 +132,8 @@ mod tests {
             allow_non_verified_guests: visitors,
             service_center_name: "Team".into(),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 
@@ -239,6 +242,8 @@ mod tests {
                     messages: vec![],
                     assignee: None,
                     notes: vec![],
+                    reply_clock: Default::default(),
+                    overdue: false,
                 },
                 vec![],
             )))
@@ -281,6 +286,109 @@ mod tests {
         assert_eq!(new.first_message.language_code, "de");
         assert_eq!(new.first_message.message_type, MessageType::Guest);
         assert_eq!(new.guest.language_code.as_deref(), Some("en"));
+    }
+
+    #[tokio::test]
+    async fn a_guests_reply_carries_what_it_means_for_the_reply_clock_of_its_outlet() {
+        use bellhop_domain::outlet::{OpeningInterval, WEEK};
+        let now = Utc::now();
+        let mut properties = MockPropertyRepository::new();
+        properties.expect_get_property().returning(|id| {
+            Ok(Some(Property {
+                id,
+                code: "DEMO-HOTEL".into(),
+                name: "Demo".into(),
+                brand_code: "B".into(),
+                group_code: "G".into(),
+                time_zone: London,
+                default_language: "en".into(),
+            }))
+        });
+        properties.expect_list_outlets().returning(move |_| {
+            // Open for one minute a day, starting two hours from now: closed now.
+            let opens = (now + Duration::hours(2)).with_timezone(&London).time();
+            let mut desk = outlet(4, "CONCIERGE", 4, true);
+            desk.opening_hours = WEEK
+                .into_iter()
+                .map(|day| OpeningInterval {
+                    day,
+                    opens,
+                    closes: opens + Duration::minutes(1),
+                })
+                .collect();
+            desk.reply_target_minutes = Some(1);
+            desk.out_of_hours_reply = Some("We open soon.".into());
+            Ok(Arc::new(vec![outlet(2, "ROOMSVC", 2, false), desk]))
+        });
+        let mut repo = echoing_repository(Arc::new(std::sync::Mutex::new(None)));
+        repo.expect_find_conversation().returning(|_, code| {
+            Ok(Conversation {
+                id: 1,
+                property_id: 1,
+                code: code.into(),
+                subject: "Taxi".into(),
+                outlet_code: "CONCIERGE".into(),
+                outlet_name: "Concierge".into(),
+                order_code: None,
+                property_code: "DEMO-HOTEL".into(),
+                room_number: None,
+                guest_first_name: None,
+                guest_last_name: None,
+                guest_language_code: None,
+                status: ConversationStatus::Open,
+                conversation_type: ConversationType::Unsigned,
+                order_form_details: None,
+                created_at: Utc::now(),
+                last_message_at: Utc::now(),
+                unread_count: 0,
+                messages: vec![],
+                assignee: None,
+                notes: vec![],
+                reply_clock: Default::default(),
+                overdue: false,
+            })
+        });
+        repo.expect_add_message()
+            .withf(move |_, code, message, _| {
+                let arrival = message.arrival.as_ref().unwrap();
+                let reply = arrival.out_of_hours_reply.as_ref().unwrap();
+                code == "C1"
+                    && arrival
+                        .due_at
+                        .is_some_and(|due| due > now + Duration::hours(2))
+                    && reply.automatic
+                    && reply.content == "We open soon."
+                    && reply.service_center_name == "Team"
+            })
+            .times(1)
+            .returning(|_, _, message, _| {
+                Err(bellhop_domain::RepositoryError::unexpected(format!(
+                    "stop after {}",
+                    message.code
+                )))
+            });
+        let service = ConversationService::new(
+            Arc::new(properties),
+            Arc::new(stays()),
+            Arc::new(repo),
+            Arc::new(ManualClock::new(now)),
+        );
+        let request = AddGuestMessage {
+            message: Some("A taxi at six?".into()),
+            conversation_type: None,
+        };
+        let outcome = service
+            .add_message(
+                &session(GuestIdentity::Verified { stay_id: 10 }),
+                "C1",
+                request,
+                None,
+            )
+            .await;
+        assert!(
+            outcome.is_err(),
+            "the mock stops after checking the message"
+        );
     }
 
     #[tokio::test]

@@ -1,14 +1,16 @@
 //! A guest's reply in one of their conversations.
 
 use bellhop_domain::{
-    conversation::{Message, NewMessage},
+    conversation::{Conversation, Message, NewMessage},
     form_details::OrderFormDetails,
     idempotency::{Created, IdempotentRequest},
     message::MessageContent,
     naming::{guest_author, AuthorName, ConversationType, GuestSigner},
     ports::Written,
+    reply_clock::GuestArrival,
     session::{GuestIdentity, Session},
 };
+use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::{guest_viewer, ConversationService};
@@ -35,24 +37,44 @@ impl ConversationService {
         let viewer = guest_viewer(session)?;
         let content = MessageContent::parse(request.message.as_deref())?;
         let kind = ConversationType::parse(request.conversation_type.as_deref())?;
+        // The conversation's outlet decides the reply clock and the out-of-hours reply.
+        let conversation = self.conversations.find_conversation(&viewer, code).await?;
+        let at = self.clock.now();
+        let arrival = self.arrival(&conversation, at).await?;
         let author = if !kind.is_signed() {
             AuthorName::default()
         } else if let GuestIdentity::Verified { stay_id } = session.identity {
             let stay = self.session_stay(session, stay_id).await?;
             guest_author(kind, GuestSigner::Stay(&stay))
         } else {
-            let conversation = self.conversations.find_conversation(&viewer, code).await?;
             // Stored by this service after parsing, so it parses again; should it not, the
             // reply goes unsigned rather than failing.
             let form = conversation
                 .order_form_details
+                .clone()
                 .and_then(|form| OrderFormDetails::parse(form).ok());
             guest_author(kind, GuestSigner::Visitor(form.as_ref()))
         };
-        let message = NewMessage::by_guest(new_code(), session, content, author, self.clock.now());
+        let message = NewMessage::by_guest(new_code(), session, content, author, at, arrival);
         Ok(self
             .conversations
             .add_message(&viewer, code, message, idempotency)
             .await?)
+    }
+
+    /// What a guest message arriving at `at` in `conversation` means for its reply clock, from
+    /// the conversation's outlet (none known: no target and no automatic reply).
+    async fn arrival(
+        &self,
+        conversation: &Conversation,
+        at: DateTime<Utc>,
+    ) -> AppResult<GuestArrival> {
+        let property = self.property(conversation.property_id).await?;
+        let outlets = self.properties.list_outlets(property.id).await?;
+        Ok(outlets
+            .iter()
+            .find(|o| o.code == conversation.outlet_code)
+            .map(|outlet| GuestArrival::at_outlet(outlet, &property, at, new_code()))
+            .unwrap_or_default())
     }
 }

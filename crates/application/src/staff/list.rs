@@ -27,10 +27,16 @@ impl StaffService {
             .into());
         }
         let cursor = cursor.map(decode_cursor).transpose()?;
-        let conversations = self
+        let mut filter = filter;
+        // `overdue=true` means due by now, as this service's clock tells it.
+        filter.overdue_at = filter.overdue_only.then(|| self.clock.now());
+        let conversations: Vec<Conversation> = self
             .staff
             .list_staff_conversations(&key.scope, &filter, cursor, limit)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|c| self.observed(c))
+            .collect();
         let next_cursor = match conversations.last() {
             Some(last) if conversations.len() as i64 == limit => Some(encode_cursor(StaffCursor {
                 last_message_at: last.last_message_at,
@@ -46,9 +52,10 @@ impl StaffService {
 
     #[instrument(skip_all)]
     pub async fn get(&self, key: &StaffKey, code: &str) -> AppResult<Conversation> {
-        Ok(self
+        let conversation = self
             .conversations
             .get_conversation(&Viewer::Staff(key.scope.clone()), code, None)
-            .await?)
+            .await?;
+        Ok(self.observed(conversation))
     }
 }

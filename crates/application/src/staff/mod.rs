@@ -93,6 +93,13 @@ impl StaffService {
             .ok_or_else(|| AppError::internal("a conversation refers to a missing outlet"))
     }
 
+    /// A conversation as staff see it now: `overdue` from its reply clock and this service's
+    /// clock.
+    fn observed(&self, mut conversation: Conversation) -> Conversation {
+        conversation.overdue = conversation.reply_clock.is_overdue_at(self.clock.now());
+        conversation
+    }
+
     async fn property(&self, key: &StaffKey) -> AppResult<Property> {
         self.properties
             .get_property(key.scope.property_id)
@@ -168,6 +175,8 @@ pub(super) mod tests {
             allow_non_verified_guests: false,
             service_center_name: format!("{code} team"),
             opening_hours: vec![],
+            reply_target_minutes: None,
+            out_of_hours_reply: None,
         }
     }
 
@@ -265,6 +274,8 @@ pub(super) mod tests {
             messages: vec![],
             assignee: None,
             notes: vec![],
+            reply_clock: Default::default(),
+            overdue: false,
         }
     }
 
@@ -357,6 +368,8 @@ pub(super) mod tests {
                     messages: vec![],
                     assignee: None,
                     notes: vec![],
+                    reply_clock: Default::default(),
+                    overdue: false,
                 })
             });
         conversations

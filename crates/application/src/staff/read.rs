@@ -28,6 +28,6 @@ impl StaffService {
             .conversations
             .get_conversation(&viewer, code, None)
             .await?;
-        Ok((conversation, events))
+        Ok((self.observed(conversation), events))
     }
 }

@@ -53,6 +53,8 @@ impl StaffService {
                 message_code: new_code(),
                 content,
                 at: now,
+                // A staff message never gets an out-of-hours reply.
+                reply_code: String::new(),
             },
             Destination {
                 property: &property,

@@ -129,7 +129,7 @@ pub async fn guest(
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
     ),
     responses(
-        (status = 200, description = "Server-Sent Events of the key's property and outlets", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events of the key's property and outlets, including the staff-only `conversation.overdue` (`data`: `type`, `conversationCode`, `replyDueAt`), emitted once per waiting period within 30 s of the due time", content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
         (status = 503, description = "Too many streams, or database unavailable", body = crate::openapi::StaffError),
     ),

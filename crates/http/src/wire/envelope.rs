@@ -124,6 +124,17 @@ pub fn serialize_wire_date<S: Serializer>(
     serializer.serialize_str(&wire_date(at))
 }
 
+/// [`serialize_wire_date`] for an optional date (`null` when absent).
+pub fn serialize_optional_wire_date<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.serialize_str(&wire_date(at)),
+        None => serializer.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

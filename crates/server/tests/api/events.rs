@@ -555,9 +555,9 @@ async fn http(
 }
 
 /// A `bellhop serve` process over the test's database; killed when dropped.
-struct Process {
+pub(crate) struct Process {
     child: std::process::Child,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 impl Drop for Process {
@@ -570,7 +570,7 @@ impl Drop for Process {
 impl Process {
     /// Starts `bellhop serve` (without `--demo`: the test loaded the demo data) and waits
     /// until it accepts connections.
-    async fn start(pool: &PgPool, extra: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(pool: &PgPool, extra: &[(&str, &str)]) -> Self {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

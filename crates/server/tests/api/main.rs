@@ -13,6 +13,8 @@ mod guest_api;
 mod hostile;
 mod inbox;
 mod reliability;
+mod reply_clock;
 mod sessions;
 mod staff;
+mod webhooks;
 mod workflow;

@@ -37,6 +37,7 @@ pub(crate) struct ListBody {
         ("orderCode" = Option<String>, Query,),
         ("updatedSince" = Option<String>, Query, description = "RFC 3339"),
         ("assignee" = Option<String>, Query, description = "me (the calling key's member; nothing for a key without a code), none (unassigned) or a staff member code"),
+        ("overdue" = Option<bool>, Query, description = "true: only conversations whose reply is overdue (section 14)"),
         ("cursor" = Option<String>, Query,),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
     ),
@@ -92,5 +93,7 @@ fn filter(call: &StaffCall) -> Result<StaffConversationFilter, ApiError> {
         assignee: f
             .text("assignee")?
             .map(|raw| AssigneeFilter::parse(&raw, &call.key)),
+        overdue_only: f.boolean("overdue")?.unwrap_or(false),
+        overdue_at: None,
     })
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    dto::{MessageDto, StaffConversationDto},
+    dto::{StaffConversationDto, StaffMessageDto},
     error::ApiError,
     wire::envelope::JSON_UTF8,
 };
@@ -36,7 +36,7 @@ pub(crate) struct ConversationBody {
 #[derive(Serialize, ToSchema)]
 #[schema(as = StaffMessageBody)]
 pub(crate) struct MessageBody {
-    pub(crate) message: MessageDto,
+    pub(crate) message: StaffMessageDto,
 }
 
 /// Any error of a staff handler, answered in the staff shape. Every error a handler meets
