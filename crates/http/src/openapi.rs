@@ -66,6 +66,8 @@ impl Modify for StaffKeyAuth {
         routes::docs::openapi_json,
         routes::docs::docs_page,
         routes::docs::docs_asset,
+        routes::inbox::page,
+        routes::inbox::asset_file,
         routes::session::initialise,
         routes::session::initialise_by_room,
         routes::session::initialise_by_guest_identifier,
@@ -111,6 +113,7 @@ impl Modify for StaffKeyAuth {
         (name = "guest-extensions", description = "Guest routes that are Bellhop's extensions"),
         (name = "staff", description = "The service centre's API"),
         (name = "operations", description = "Health, metrics and documentation"),
+        (name = "inbox", description = "The staff inbox web app, served from the binary"),
     )
 )]
 pub struct ApiDoc;

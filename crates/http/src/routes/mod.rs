@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod docs;
 pub mod events;
 pub mod health;
+pub mod inbox;
 pub mod messages;
 pub mod metrics;
 pub mod outlets;
@@ -74,6 +75,8 @@ route_table! {
     "/openapi.json" => { get: docs::openapi_json },
     "/docs" => { get: docs::docs_page },
     "/docs/{file}" => { get: docs::docs_asset },
+    "/inbox" => { get: inbox::page },
+    "/inbox/{file}" => { get: inbox::asset_file },
     "/API/V40/System/Session/Initialise" => { post: session::initialise },
     "/API/V40/System/Session/InitialiseByRoom" => { post: session::initialise_by_room },
     "/API/V40/System/Session/InitialiseByGuestIdentifier" => { post: session::initialise_by_guest_identifier },

@@ -11,6 +11,7 @@ mod events;
 mod foundation;
 mod guest_api;
 mod hostile;
+mod inbox;
 mod reliability;
 mod reply_clock;
 mod scale_out;
