@@ -1,6 +1,7 @@
 -- pgbench (a): the SQL work of POST .../Messages/Conversations as an interactive transaction,
 -- one statement per round trip (pgbench -M prepared, as the server uses prepared statements): read the session (with its stay), read the property, resolve
--- the outlet, insert the conversation and its first message.
+-- the outlet, insert the conversation and its first message, then append its event to the log
+-- (section 11; the statement also notifies the listeners and fires the webhook trigger).
 \set n random(1, :guests)
 BEGIN;
 SELECT s.property_id AS pid, s.id AS sid, s.stay_id AS stay, s.language_code AS lang,
@@ -26,5 +27,13 @@ WITH c AS (
            c.guest_first_name, c.guest_last_name, '', :lang, c.created_at, c.stay_id FROM c
     RETURNING *
 )
-SELECT c.id, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id;
+SELECT c.id AS cid, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id \gset
+WITH e AS (
+    INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id, stay_id,
+                        guest_identifier, data)
+    SELECT c.property_id, 'conversation.created', c.id, c.code, c.outlet_id, c.stay_id,
+           c.guest_identifier, '{"conversation": {"subject": "Benchmark request"}}'::jsonb
+      FROM conversations c WHERE c.property_id = :pid AND c.id = :cid
+    RETURNING property_id)
+SELECT pg_notify('bellhop_events', property_id::text) FROM e;
 COMMIT;

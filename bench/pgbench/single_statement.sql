@@ -1,4 +1,5 @@
--- pgbench (b): the same SQL work as interactive.sql in one statement (one round trip).
+-- pgbench (b): the same SQL work as interactive.sql in one statement (one round trip),
+-- the event append included.
 \set n random(1, :guests)
 WITH s AS (
     SELECT s.property_id, s.id, s.stay_id, s.language_code, g.first_name, g.last_name, g.room_number,
@@ -26,5 +27,12 @@ WITH s AS (
     SELECT c.property_id, c.id, 1, md5(random()::text), 'Guest', 'Benchmark request: two towels, please.',
            c.guest_first_name, c.guest_last_name, '', s.language_code, c.created_at, c.stay_id FROM c, s
     RETURNING *
+), e AS (
+    INSERT INTO events (property_id, type, conversation_id, conversation_code, outlet_id, stay_id,
+                        guest_identifier, data)
+    SELECT c.property_id, 'conversation.created', c.id, c.code, c.outlet_id, c.stay_id,
+           c.guest_identifier, '{"conversation": {"subject": "Benchmark request"}}'::jsonb FROM c
+    RETURNING property_id
 )
-SELECT c.id, c.code, m.id, m.code FROM c JOIN m ON m.conversation_id = c.id;
+SELECT c.id, c.code, m.id, m.code, pg_notify('bellhop_events', e.property_id::text)
+  FROM c JOIN m ON m.conversation_id = c.id, e;

@@ -109,6 +109,10 @@ struct Args {
     /// Writes timed by --idle-streams.
     #[arg(long, default_value_t = 500)]
     stream_writes: usize,
+    /// With --idle-streams: guest create-conversation requests per second (open loop, from
+    /// --concurrency connections) while the writes are timed, e.g. half the create peak.
+    #[arg(long)]
+    background_rate: Option<f64>,
     /// Instead of the load: create-conversation throughput for --duration without webhooks,
     /// then with one active webhook per property to a local receiver that answers at once,
     /// and the deliveries per second that receiver got (same run).
@@ -549,9 +553,23 @@ async fn main() -> anyhow::Result<()> {
     if let Some(idle) = args.idle_streams {
         eprintln!("{idle} idle event streams, then event delivery…");
         let rate = args.rate.unwrap_or(20.0);
-        let report = streams::measure(&address, idle, args.stream_writes, rate, || {
-            server.memory_kib("VmRSS:")
-        })
+        let background = args.background_rate.map(|per_second| {
+            let (address, create, concurrency) =
+                (address.clone(), create.clone(), args.concurrency);
+            Box::new(move |duration: Duration| {
+                tokio::spawn(async move {
+                    drive(&address, concurrency, duration, Some(per_second), create).await
+                })
+            }) as streams::Background
+        });
+        let report = streams::measure(
+            &address,
+            idle,
+            args.stream_writes,
+            rate,
+            || server.memory_kib("VmRSS:"),
+            background,
+        )
         .await?;
         let _ = server.child.kill().await;
         return write_report(&root.join(&args.results), "streams", &report);

@@ -29,7 +29,13 @@ pub struct StreamsReport {
     pub delivery_ms_max: f64,
     /// Events that never arrived within 5 s.
     pub lost: usize,
+    /// Guest create-conversation load running while the writes were timed (its events reach
+    /// every open stream too), if any: as achieved.
+    pub background_load: Option<crate::stats::Summary>,
 }
+
+/// Starts the background load when the timed writes begin; its summary comes back at the end.
+pub type Background = Box<dyn FnOnce(Duration) -> tokio::task::JoinHandle<crate::stats::Summary> + Send>;
 
 /// Opens a staff stream and waits for its `ready`.
 async fn open_stream(address: &str) -> std::io::Result<TcpStream> {
@@ -86,6 +92,7 @@ pub async fn measure(
     writes: usize,
     rate: f64,
     rss_kib: impl Fn() -> u64,
+    background: Option<Background>,
 ) -> anyhow::Result<StreamsReport> {
     let before = rss_kib() as f64 / 1024.0;
     let mut streams = Vec::with_capacity(idle);
@@ -150,6 +157,7 @@ pub async fn measure(
     let path = format!("/staff/v1/conversations/{code}/messages");
     let mut answered = vec![None; writes];
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let background = background.map(|start| start(interval * writes as u32));
     let mut next = Instant::now();
     for (n, slot) in answered.iter_mut().enumerate() {
         tokio::time::sleep_until(next.into()).await;
@@ -170,6 +178,10 @@ pub async fn measure(
         }
     }
     reader.abort();
+    let background_load = match background {
+        Some(task) => Some(task.await?),
+        None => None,
+    };
     let mut delays: Vec<f64> = answered
         .iter()
         .zip(&arrivals)
@@ -189,6 +201,7 @@ pub async fn measure(
         delivery_ms_p99: percentile(&delays, 99.0),
         delivery_ms_max: delays.last().copied().unwrap_or(f64::NAN),
         lost: writes - delays.len(),
+        background_load,
     })
 }
 

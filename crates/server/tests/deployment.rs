@@ -155,7 +155,7 @@ async fn operator_commands_use_only_their_own_database_and_need_no_session_secre
     let hooks = cluster.write_file("hooks.json", &serde_json::to_string(&file).unwrap());
     assert_success(
         &bellhop(&runtime, false, &["load", &hooks.to_string_lossy()]),
-        "2 staff keys, 1 webhooks",
+        "2 staff keys, 2 quick replies, 1 webhooks",
     );
     let status = bellhop(&runtime, false, &["webhooks", "status"]);
     assert_success(&status, "DEMO-HOTEL https://pms.example/hook");
