@@ -35,7 +35,8 @@ pub struct StreamsReport {
 }
 
 /// Starts the background load when the timed writes begin; its summary comes back at the end.
-pub type Background = Box<dyn FnOnce(Duration) -> tokio::task::JoinHandle<crate::stats::Summary> + Send>;
+pub type Background =
+    Box<dyn FnOnce(Duration) -> tokio::task::JoinHandle<crate::stats::Summary> + Send>;
 
 /// Opens a staff stream and waits for its `ready`.
 async fn open_stream(address: &str) -> std::io::Result<TcpStream> {
