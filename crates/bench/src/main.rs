@@ -88,6 +88,10 @@ struct Args {
     /// Requests per second of the soak; default 70 % of a 10 s create-conversation peak.
     #[arg(long)]
     rate: Option<f64>,
+    /// With --soak: staff event streams held open through the soak; each must receive every
+    /// event written meanwhile (checked against the log at the end).
+    #[arg(long, default_value_t = 0)]
+    soak_streams: usize,
     /// Only measure the worst-case decoding of a 64 KB form, query string and JSON body
     /// (no server, no database) and exit.
     #[arg(long)]
@@ -171,7 +175,8 @@ fn reference_file(args: &Args) -> Value {
                 .collect();
             json!({"code": format!("BENCH-{p}"), "name": format!("Bench Hotel {p}"), "brandCode": "BENCH",
                    "groupCode": "BENCH", "timeZone": "Europe/London", "defaultLanguage": "en",
-                   "interfaceTokens": [{"token": INTERFACE_TOKEN}], "outlets": outlets, "stays": stays})
+                   "interfaceTokens": [{"token": INTERFACE_TOKEN}], "outlets": outlets, "stays": stays,
+                   "staffKeys": [{"key": format!("bench-staff-key-{p}"), "displayName": "Bench Staff"}]})
         })
         .collect();
     json!({ "properties": properties })
@@ -580,7 +585,7 @@ async fn main() -> anyhow::Result<()> {
         return write_report(&root.join(&args.results), "webhooks", &report);
     }
     if args.soak {
-        let report = soak(&server, &args, tokens.clone(), create.clone()).await?;
+        let report = soak(&server, &args, &db_url, tokens.clone(), create.clone()).await?;
         let _ = server.child.kill().await;
         return write_report(&root.join(&args.results), "soak", &report);
     }
@@ -942,6 +947,12 @@ struct SoakReport {
     rss_mib_first: f64,
     rss_mib_last: f64,
     rss_mib_max: f64,
+    /// Staff streams open through the soak, the events the log got meanwhile, and what the
+    /// streams missed or got twice (summed over the streams).
+    streams: usize,
+    events_written: u64,
+    events_lost_over_all_streams: u64,
+    events_received_twice_over_all_streams: u64,
 }
 
 /// Mixed traffic at a fixed rate: per connection, for one guest after another, create a
@@ -949,6 +960,7 @@ struct SoakReport {
 async fn soak(
     server: &Server,
     args: &Args,
+    db_url: &str,
     tokens: Arc<Vec<String>>,
     create: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
 ) -> anyhow::Result<SoakReport> {
@@ -967,6 +979,10 @@ async fn soak(
             peak.requests_per_second * 0.7
         }
     };
+    let watchers =
+        streams::EventCounters::open(&server.address, "bench-staff-key-0", args.soak_streams)
+            .await?;
+    let events_before = streams::events_in_log(db_url).await?;
     eprintln!("soaking at {rate:.0} req/s for {:?}…", args.duration);
     let interval = Duration::from_secs_f64(args.concurrency as f64 / rate.max(1.0));
     let started = Instant::now();
@@ -1041,6 +1057,11 @@ async fn soak(
         all.extend(worker.await.unwrap_or_default());
     }
     samples.push(server.memory_kib("VmRSS:") as f64 / 1024.0);
+    // Every stream must have received every event written during the soak.
+    let written = streams::events_in_log(db_url).await? - events_before;
+    let received = watchers.settle(written, Duration::from_secs(10)).await;
+    let lost = received.iter().map(|&n| written.saturating_sub(n)).sum();
+    let extra = received.iter().map(|&n| n.saturating_sub(written)).sum();
     let summary = summarise(
         all,
         errors.load(Ordering::Relaxed),
@@ -1056,5 +1077,9 @@ async fn soak(
         rss_mib_last: samples.last().copied().unwrap_or_default(),
         rss_mib_max: samples.iter().copied().fold(0.0, f64::max),
         rss_mib_samples: samples,
+        streams: args.soak_streams,
+        events_written: written,
+        events_lost_over_all_streams: lost,
+        events_received_twice_over_all_streams: extra,
     })
 }

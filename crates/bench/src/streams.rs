@@ -40,12 +40,17 @@ pub type Background =
 
 /// Opens a staff stream and waits for its `ready`.
 async fn open_stream(address: &str) -> std::io::Result<TcpStream> {
+    open_stream_with(address, STAFF_KEY).await
+}
+
+/// Opens a staff stream with `key` and waits for its `ready`.
+async fn open_stream_with(address: &str, key: &str) -> std::io::Result<TcpStream> {
     let mut socket = TcpStream::connect(address).await?;
     socket
         .write_all(
             format!(
                 "GET /staff/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-                 Authorization: Bearer {STAFF_KEY}\r\n\r\n"
+                 Authorization: Bearer {key}\r\n\r\n"
             )
             .as_bytes(),
         )
@@ -217,4 +222,89 @@ fn staff_post(path: &str, body: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+/// Staff streams that count the events they receive (`ready` and heartbeats aside).
+pub struct EventCounters {
+    counts: Vec<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl EventCounters {
+    /// Opens `n` staff streams of `key` (64 at a time), each past its `ready`.
+    pub async fn open(address: &str, key: &str, n: usize) -> anyhow::Result<Self> {
+        let mut counters = Self {
+            counts: Vec::new(),
+            readers: Vec::new(),
+        };
+        let mut opened = 0;
+        while opened < n {
+            let batch = (n - opened).min(64);
+            let tasks: Vec<_> = (0..batch)
+                .map(|_| {
+                    let (address, key) = (address.to_owned(), key.to_owned());
+                    tokio::spawn(async move { open_stream_with(&address, &key).await })
+                })
+                .collect();
+            for task in tasks {
+                let mut socket = task.await??;
+                let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let counted = count.clone();
+                counters.readers.push(tokio::spawn(async move {
+                    let mut tail = String::new();
+                    let mut buf = [0u8; 16384];
+                    while let Ok(read) = socket.read(&mut buf).await {
+                        if read == 0 {
+                            break;
+                        }
+                        tail.push_str(&String::from_utf8_lossy(&buf[..read]));
+                        let found = tail.matches("\nevent: ").count() as u64;
+                        counted.fetch_add(found, std::sync::atomic::Ordering::Relaxed);
+                        // Keep what could be the start of a split marker (one byte short of
+                        // a whole one, which was counted).
+                        let keep = tail.len().saturating_sub(7);
+                        let keep = (keep..=tail.len())
+                            .find(|&i| tail.is_char_boundary(i))
+                            .unwrap_or(tail.len());
+                        tail.drain(..keep);
+                    }
+                }));
+                counters.counts.push(count);
+            }
+            opened += batch;
+        }
+        Ok(counters)
+    }
+
+    /// Waits until every stream has `expected` events (or `patience` passes); returns each
+    /// stream's count and closes them.
+    pub async fn settle(self, expected: u64, patience: Duration) -> Vec<u64> {
+        let deadline = Instant::now() + patience;
+        let read = |c: &std::sync::Arc<std::sync::atomic::AtomicU64>| {
+            c.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        while Instant::now() < deadline && self.counts.iter().any(|c| read(c) < expected) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // A moment more, so that a duplicate would show.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let counts = self.counts.iter().map(read).collect();
+        for reader in self.readers {
+            reader.abort();
+        }
+        counts
+    }
+}
+
+/// How many events the log holds for the generated property the soak's guests are in.
+pub async fn events_in_log(db_url: &str) -> anyhow::Result<u64> {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(db_url).await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events e JOIN properties p ON p.id = e.property_id
+          WHERE p.code = 'BENCH-0'",
+    )
+    .fetch_one(&mut connection)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
