@@ -82,6 +82,12 @@ impl ApiError {
         self
     }
 
+    /// Seconds for the `Retry-After` header.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     pub fn staff(mut self) -> Self {
         self.shape = Shape::Staff;
         self

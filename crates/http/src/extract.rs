@@ -5,7 +5,7 @@
 use actix_web::{
     dev::Payload,
     http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE},
-    web, FromRequest, HttpRequest, HttpResponse,
+    web, FromRequest, HttpMessage, HttpRequest, HttpResponse,
 };
 use bellhop_application::AppError;
 use bellhop_domain::{
@@ -132,18 +132,27 @@ impl FromRequest for GuestInput {
     }
 }
 
-/// An error found while reading the body still carries the session token the client must use
-/// next, when the query string holds a valid one (the body's cannot be read).
-async fn with_query_token(state: &AppState, req: &HttpRequest, error: ApiError) -> ApiError {
+/// The session token a guest answer carries: the presented one or a fresh one. [`GuestCall`]
+/// records it in the request's extensions as soon as the session is known, and
+/// [`crate::middleware::guest_token`] puts it into every guest error envelope: the one place
+/// it is attached, so handlers use `?` and never think of it.
+#[derive(Clone)]
+pub(crate) struct ResponseToken(pub(crate) String);
+
+fn remember_token(req: &HttpRequest, token: &str) {
+    req.extensions_mut().insert(ResponseToken(token.to_owned()));
+}
+
+/// When the body cannot be read, the error still carries the session token the client must use
+/// next if the query string holds a valid one (the body's is out of reach).
+async fn remember_query_token(state: &AppState, req: &HttpRequest) {
     let token = decode_form(req.query_string().as_bytes())
         .ok()
         .and_then(|fields| fields.text("sessionToken").ok().flatten());
-    match token {
-        Some(token) => match state.sessions.authenticate(&token).await {
-            Ok(auth) => error.with_token(auth.token),
-            Err(_) => error,
-        },
-        None => error,
+    if let Some(token) = token {
+        if let Ok(auth) = state.sessions.authenticate(&token).await {
+            remember_token(req, &auth.token);
+        }
     }
 }
 
@@ -165,7 +174,10 @@ impl FromRequest for GuestCall {
             let state = state(&req)?;
             let fields = match read_fields(req.clone(), payload, Shape::Envelope).await {
                 Ok(fields) => fields,
-                Err(error) => return Err(with_query_token(&state, &req, error).await),
+                Err(error) => {
+                    remember_query_token(&state, &req).await;
+                    return Err(error);
+                }
             };
             let token = fields.text("sessionToken")?.ok_or_else(|| {
                 ApiError::new(
@@ -174,15 +186,14 @@ impl FromRequest for GuestCall {
                 )
             })?;
             let auth = state.sessions.authenticate(&token).await?;
+            remember_token(&req, &auth.token);
             if let Some(limiter) = &state.rate_limits.per_session {
                 limiter
                     .check(&auth.session.id, std::time::Instant::now())
-                    .map_err(|wait| {
-                        ApiError::too_many_requests(wait).with_token(auth.token.clone())
-                    })?;
+                    .map_err(ApiError::too_many_requests)?;
             }
             if path_holds_nul(&req) {
-                return Err(unknown_conversation().with_token(auth.token));
+                return Err(unknown_conversation());
             }
             Ok(Self {
                 fields,
@@ -194,23 +205,15 @@ impl FromRequest for GuestCall {
 }
 
 impl GuestCall {
-    /// The response for a handler's result: the data message on success, the error envelope
-    /// (carrying the token to use next) on failure.
-    pub fn finish<T: Serialize>(
-        &self,
-        name: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<HttpResponse, ApiError> {
-        result
-            .map(|content| envelope::data(&self.token, name, content))
-            .map_err(|e| e.with_token(self.token.clone()))
+    /// The success answer: the data message `name` with `content`, carrying the token to use
+    /// next. (Errors get the token from [`crate::middleware::guest_token`].)
+    pub fn data<T: Serialize>(&self, name: &str, content: T) -> HttpResponse {
+        envelope::data(&self.token, name, content)
     }
 
-    /// An acknowledgement (`responseStatus`) on success.
-    pub fn acknowledge(&self, result: Result<(), ApiError>) -> Result<HttpResponse, ApiError> {
-        result
-            .map(|()| envelope::acknowledged(&self.token))
-            .map_err(|e| e.with_token(self.token.clone()))
+    /// The success answer of a route that only acknowledges (`responseStatus`).
+    pub fn acknowledged(&self) -> HttpResponse {
+        envelope::acknowledged(&self.token)
     }
 }
 

@@ -47,6 +47,7 @@ pub fn build_app(
         .app_data(state)
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(middleware::guest_token))
         // Inside the request middleware, so that its headers and log line see the response
         // as it leaves; only the body is encoded.
         .wrap(Compress::default())

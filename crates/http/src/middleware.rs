@@ -12,13 +12,14 @@ use actix_web::{
         Uri,
     },
     middleware::Next,
-    web, Error, ResponseError,
+    web, Error, HttpMessage, HttpResponse, ResponseError,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
     error::{ApiError, Shape},
+    extract::ResponseToken,
     state::AppState,
     wire::paths::canonical_path,
 };
@@ -113,4 +114,32 @@ pub async fn request_context(
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)
+}
+
+/// Puts the guest's session token into a guest error envelope: the one place it is attached.
+/// [`GuestCall`](crate::extract::GuestCall) records the token once it knows the session; an
+/// error after that (of the extractor, or a handler's `?`) leaves with it, so a client always
+/// learns which token to use next, as the original service did.
+pub async fn guest_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let response = next.call(req).await?;
+    let error = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .filter(|e| e.shape == Shape::Envelope && e.token.is_none())
+        .cloned();
+    let token = response
+        .request()
+        .extensions()
+        .get::<ResponseToken>()
+        .cloned();
+    Ok(match (error, token) {
+        (Some(error), Some(ResponseToken(token))) => response
+            .into_response(HttpResponse::from_error(error.with_token(token)))
+            .map_into_right_body(),
+        _ => response.map_into_left_body(),
+    })
 }

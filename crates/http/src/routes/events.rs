@@ -2,8 +2,8 @@
 //! guest, `GET /staff/v1/events` for a staff key.
 
 use actix_web::{
-    http::header::{CacheControl, CacheDirective, ContentType, HeaderValue, RETRY_AFTER},
-    web, HttpRequest, HttpResponse, ResponseError,
+    http::header::{CacheControl, CacheDirective, ContentType},
+    web, HttpRequest, HttpResponse,
 };
 use bellhop_domain::ErrorCode;
 
@@ -24,12 +24,9 @@ fn cursor(req: &HttpRequest, fields: &Fields) -> Option<String> {
         .or_else(|| fields.text("lastEventId").ok().flatten())
 }
 
-fn busy(error: ApiError) -> HttpResponse {
-    let mut response = error.error_response();
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-    response
+/// A stream refused for now: 503 with a `Retry-After` of five seconds.
+fn busy(error: ApiError) -> ApiError {
+    error.retry_after(5)
 }
 
 fn too_many_streams() -> ApiError {
@@ -84,11 +81,10 @@ pub async fn guest(
     state: web::Data<AppState>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = bellhop_application::conversations::guest_viewer(&call.session)
-        .map_err(|e| ApiError::from(e).with_token(call.token.clone()))?;
+    let viewer = bellhop_application::conversations::guest_viewer(&call.session)?;
     let events = state.events.clone();
     let Some(slot) = events.hub.open(Some(call.session.id)) else {
-        return Ok(busy(too_many_streams().with_token(call.token)));
+        return Err(busy(too_many_streams()));
     };
     let start = match Start::resolve(
         &*events.log,
@@ -98,7 +94,7 @@ pub async fn guest(
     .await
     {
         Ok(start) => start,
-        Err(error) => return Ok(busy(unavailable(error).with_token(call.token))),
+        Err(error) => return Err(busy(unavailable(error))),
     };
     let sessions = state.sessions.clone();
     let token = call.token;
@@ -141,7 +137,7 @@ pub async fn staff(
 ) -> Result<HttpResponse, ApiError> {
     let events = state.events.clone();
     let Some(slot) = events.hub.open(None) else {
-        return Ok(busy(too_many_streams().staff()));
+        return Err(busy(too_many_streams().staff()));
     };
     let viewer = bellhop_domain::conversation::Viewer::Staff(call.key.scope.clone());
     let start = match Start::resolve(
@@ -152,7 +148,7 @@ pub async fn staff(
     .await
     {
         Ok(start) => start,
-        Err(error) => return Ok(busy(unavailable(error).staff())),
+        Err(error) => return Err(busy(unavailable(error).staff())),
     };
     let secret = bearer(&req).unwrap_or_default();
     let staff = state.staff.clone();

@@ -43,18 +43,17 @@ pub fn page(fields: &Fields, max: u32) -> Result<Page, ApiError> {
     ),
 )]
 pub async fn list(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        bellhop_application::conversations::guest_viewer(&call.session)?;
-        let page = page(&call.fields, state.limits.max_page_length)?;
-        let descending = call.fields.boolean("descendingOrder")?.unwrap_or(false);
-        let messages = state
-            .conversations
-            .messages(&call.session, page, descending)
-            .await?;
-        Ok(MessagesContent {
+    bellhop_application::conversations::guest_viewer(&call.session)?;
+    let page = page(&call.fields, state.limits.max_page_length)?;
+    let descending = call.fields.boolean("descendingOrder")?.unwrap_or(false);
+    let messages = state
+        .conversations
+        .messages(&call.session, page, descending)
+        .await?;
+    Ok(call.data(
+        "getMessagesResponse",
+        MessagesContent {
             messages: messages.into_iter().map(MessageDto::from).collect(),
-        })
-    }
-    .await;
-    call.finish("getMessagesResponse", result)
+        },
+    ))
 }

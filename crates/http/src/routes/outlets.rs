@@ -34,16 +34,15 @@ pub async fn settings(
     state: web::Data<AppState>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let code = call.fields.text("code")?;
-        let settings = state
-            .outlets
-            .settings(call.session.property_id, code.as_deref())
-            .await?;
-        Ok(OutletSettingsContent {
+    let code = call.fields.text("code")?;
+    let settings = state
+        .outlets
+        .settings(call.session.property_id, code.as_deref())
+        .await?;
+    Ok(call.data(
+        "getOutletSettingsResponse",
+        OutletSettingsContent {
             outlet_settings: settings.into_iter().map(OutletSettingsDto::from).collect(),
-        })
-    }
-    .await;
-    call.finish("getOutletSettingsResponse", result)
+        },
+    ))
 }

@@ -202,16 +202,10 @@ pub async fn login_by_room(
     state: web::Data<AppState>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let r = LoginByRoomRequest::decode(&call.fields)?;
-        Ok(state
-            .sessions
-            .login_by_room(&call.session, &r.last_name, &r.room_number)
-            .await?)
-    }
-    .await;
-    match result {
-        Ok(started) => Ok(envelope::acknowledged(&started.token)),
-        Err(error) => call.acknowledge(Err(error)),
-    }
+    let r = LoginByRoomRequest::decode(&call.fields)?;
+    let started = state
+        .sessions
+        .login_by_room(&call.session, &r.last_name, &r.room_number)
+        .await?;
+    Ok(envelope::acknowledged(&started.token))
 }

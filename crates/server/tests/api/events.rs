@@ -505,6 +505,21 @@ async fn a_session_beyond_its_stream_limit_closes_its_oldest_and_a_full_process_
     let head = refused.until("ServiceUnavailable", 5).await;
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
     assert!(head.to_lowercase().contains("retry-after:"), "{head}");
+    // A guest refused at the process limit still learns which token to use next.
+    let other = app.ada().await;
+    let mut refused = Sse::open(
+        addr,
+        &format!("/API/V40/Interactive/Messages/Events?SessionToken={other}"),
+        &[],
+    )
+    .await;
+    let head = refused.until("ServiceUnavailable", 5).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(head.to_lowercase().contains("retry-after:"), "{head}");
+    assert!(
+        head.contains(&format!("\"sessionToken\":\"{other}\"")),
+        "{head}"
+    );
 }
 
 impl Sse {

@@ -1496,3 +1496,54 @@ async fn one_conversations_messages_are_paged_oldest_first(pool: PgPool) {
             .is_empty()
     );
 }
+
+/// Every guest error after the session is known carries the token to use next, wherever it
+/// arose: a handler's `?`, the extractor (a NUL in the path), a body that cannot be read (the
+/// query string's token), a failed room login; a request whose token is not valid gets none.
+#[bellhop_testdb::test]
+async fn every_guest_error_carries_the_token_to_use_next(pool: PgPool) {
+    let app = spawn(pool).await;
+    let ada = app.ada().await;
+    let conversation = |code: &str| {
+        format!("/API/V40/Interactive/Messages/Conversations/{code}?SessionToken={ada}")
+    };
+
+    let missing = app.get(&conversation("NO-SUCH-CODE")).await;
+    missing.assert_error(404, "ConversationNotFound");
+    assert_eq!(missing.token(), Some(ada.as_str()));
+
+    let nul = app.get(&conversation("%00")).await;
+    nul.assert_error(404, "ConversationNotFound");
+    assert_eq!(nul.token(), Some(ada.as_str()));
+
+    let unreadable = app
+        .post_raw(
+            &format!("{CREATE}?SessionToken={ada}"),
+            Some("text/plain"),
+            "Towels please",
+        )
+        .await;
+    assert_eq!(unreadable.status.as_u16(), 415, "{}", unreadable.body);
+    assert_eq!(unreadable.token(), Some(ada.as_str()));
+
+    let paging = app
+        .get(&format!("{MESSAGES}?SessionToken={ada}&PageLength=0"))
+        .await;
+    paging.assert_error(400, "InvalidPaging");
+    assert_eq!(paging.token(), Some(ada.as_str()));
+
+    let anonymous = app.anonymous().await;
+    let login = app
+        .post_json(
+            "/API/V40/System/Session/LoginByRoom",
+            json!({"sessionToken": anonymous, "roomNumber": "101", "lastName": "Nobody"}),
+        )
+        .await;
+    assert_eq!(login.status.as_u16(), 401, "{}", login.body);
+    assert_eq!(login.token(), Some(anonymous.as_str()));
+
+    let forged = format!("{}x", &ada[..ada.len() - 1]);
+    let refused = app.get(&format!("{OUTLETS}?SessionToken={forged}")).await;
+    assert_eq!(refused.status.as_u16(), 401, "{}", refused.body);
+    assert_eq!(refused.token(), None);
+}

@@ -40,11 +40,7 @@ pub async fn close(
     code: web::Path<String>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        SessionTokenRequest::decode(&call.fields)?;
-        state.conversations.close(&call.session, &code).await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    call.acknowledge(result)
+    SessionTokenRequest::decode(&call.fields)?;
+    state.conversations.close(&call.session, &code).await?;
+    Ok(call.acknowledged())
 }

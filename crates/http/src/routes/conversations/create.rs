@@ -101,21 +101,17 @@ pub async fn create(
     req: HttpRequest,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let request = CreateConversationRequest::decode(&call.fields)?.into();
-        let idempotency = call.idempotency(&req)?;
-        let created = state
-            .conversations
-            .create(&call.session, request, idempotency)
-            .await?;
-        let (content, new) = created_content(created, content_of).await?;
-        if new {
-            state.metrics.conversation_created("guest");
-        }
-        Ok::<_, ApiError>(content)
+    let request = CreateConversationRequest::decode(&call.fields)?.into();
+    let idempotency = call.idempotency(&req)?;
+    let created = state
+        .conversations
+        .create(&call.session, request, idempotency)
+        .await?;
+    let (content, new) = created_content(created, content_of).await?;
+    if new {
+        state.metrics.conversation_created("guest");
     }
-    .await;
-    call.finish("createConversationResponse", result)
+    Ok(call.data("createConversationResponse", content))
 }
 
 #[utoipa::path(
@@ -145,21 +141,17 @@ pub async fn create_for_visitor(
     req: HttpRequest,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let request = CreateVisitorConversationRequest::decode(&call.fields)?.into();
-        let idempotency = call.idempotency(&req)?;
-        let created = state
-            .conversations
-            .create_for_visitor(&call.session, request, idempotency)
-            .await?;
-        let (content, new) = created_content(created, content_of).await?;
-        if new {
-            state.metrics.conversation_created("guest");
-        }
-        Ok::<_, ApiError>(content)
+    let request = CreateVisitorConversationRequest::decode(&call.fields)?.into();
+    let idempotency = call.idempotency(&req)?;
+    let created = state
+        .conversations
+        .create_for_visitor(&call.session, request, idempotency)
+        .await?;
+    let (content, new) = created_content(created, content_of).await?;
+    if new {
+        state.metrics.conversation_created("guest");
     }
-    .await;
-    call.finish("createConversationResponse", result)
+    Ok(call.data("createConversationResponse", content))
 }
 
 /// The `content` of `createConversationResponse`.

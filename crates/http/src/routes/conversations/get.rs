@@ -33,13 +33,12 @@ pub async fn get(
     code: web::Path<String>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let page = page(&call.fields, state.limits.max_page_length)?;
-        let conversation = state.conversations.get(&call.session, &code, page).await?;
-        Ok::<_, ApiError>(ConversationContent {
+    let page = page(&call.fields, state.limits.max_page_length)?;
+    let conversation = state.conversations.get(&call.session, &code, page).await?;
+    Ok(call.data(
+        "getConversationResponse",
+        ConversationContent {
             conversation: conversation.into(),
-        })
-    }
-    .await;
-    call.finish("getConversationResponse", result)
+        },
+    ))
 }

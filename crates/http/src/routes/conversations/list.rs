@@ -34,14 +34,13 @@ struct ConversationsContent {
     ),
 )]
 pub async fn list(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        bellhop_application::conversations::guest_viewer(&call.session)?;
-        let page = page(&call.fields, state.limits.max_page_length)?;
-        let conversations = state.conversations.list(&call.session, page).await?;
-        Ok::<_, ApiError>(ConversationsContent {
+    bellhop_application::conversations::guest_viewer(&call.session)?;
+    let page = page(&call.fields, state.limits.max_page_length)?;
+    let conversations = state.conversations.list(&call.session, page).await?;
+    Ok(call.data(
+        "getConversationsResponse",
+        ConversationsContent {
             conversations: conversations.into_iter().map(Into::into).collect(),
-        })
-    }
-    .await;
-    call.finish("getConversationsResponse", result)
+        },
+    ))
 }

@@ -42,14 +42,10 @@ pub async fn read(
     code: web::Path<String>,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let message_code = ReadRequest::decode(&call.fields)?.message_code;
-        state
-            .conversations
-            .mark_read(&call.session, &code, message_code)
-            .await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    call.acknowledge(result)
+    let message_code = ReadRequest::decode(&call.fields)?.message_code;
+    state
+        .conversations
+        .mark_read(&call.session, &code, message_code)
+        .await?;
+    Ok(call.acknowledged())
 }

@@ -68,21 +68,17 @@ pub async fn reply(
     req: HttpRequest,
     call: GuestCall,
 ) -> Result<HttpResponse, ApiError> {
-    let result = async {
-        let request = AddMessageRequest::decode(&call.fields)?.into();
-        let idempotency = call.idempotency(&req)?;
-        let created = state
-            .conversations
-            .add_message(&call.session, &code, request, idempotency)
-            .await?;
-        let (content, new) = created_content(created, content_of).await?;
-        if new {
-            state.metrics.message_created("guest");
-        }
-        Ok::<_, ApiError>(content)
+    let request = AddMessageRequest::decode(&call.fields)?.into();
+    let idempotency = call.idempotency(&req)?;
+    let created = state
+        .conversations
+        .add_message(&call.session, &code, request, idempotency)
+        .await?;
+    let (content, new) = created_content(created, content_of).await?;
+    if new {
+        state.metrics.message_created("guest");
     }
-    .await;
-    call.finish("addMessageResponse", result)
+    Ok(call.data("addMessageResponse", content))
 }
 
 /// The `content` of `addMessageResponse`.
