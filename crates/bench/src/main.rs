@@ -339,6 +339,59 @@ fn create_request(token: &str, n: u64) -> Vec<u8> {
     client::post_json(CREATE, &body.to_string())
 }
 
+/// Requests that add a guest message to an open conversation: one conversation each for up to
+/// 1,000 guests (created here), the `n`th request by guest `n % guests`.
+async fn add_message_requests(
+    address: &str,
+    tokens: &[String],
+    concurrency: usize,
+) -> anyhow::Result<Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>> {
+    let guests = tokens.len().min(1000);
+    let mut workers = Vec::new();
+    for worker in 0..concurrency.max(1) {
+        let (address, mine) = (
+            address.to_owned(),
+            tokens[..guests]
+                .iter()
+                .skip(worker)
+                .step_by(concurrency.max(1))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::new(&address);
+            let mut made = Vec::new();
+            for token in mine {
+                let (status, body) = connection.send(&create_request(&token, 0)).await?;
+                if status != 200 {
+                    bail!(
+                        "create answered {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+                let reply: Value = serde_json::from_slice(&body)?;
+                let code = reply["responses"][0]["createConversationResponse"]["content"]
+                    ["conversation"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                made.push((token, code));
+            }
+            Ok::<_, anyhow::Error>(made)
+        }));
+    }
+    let mut conversations = Vec::new();
+    for worker in workers {
+        conversations.extend(worker.await??);
+    }
+    Ok(Arc::new(move |n| {
+        let (token, code) = &conversations[(n as usize) % conversations.len()];
+        let body = json!({"message": format!("Benchmark message {n}: and a toothbrush."),
+                          "sessionToken": token});
+        client::post_json(&format!("{CREATE}/{code}/Messages"), &body.to_string())
+    }))
+}
+
 /// Drives requests from `concurrency` connections for `duration`. With `rate`, each
 /// connection sends on a fixed schedule (open loop; latency counted from the scheduled time);
 /// without, as fast as answers come back.
@@ -463,6 +516,9 @@ struct Results {
     args: Args,
     create_peak: Summary,
     create_half_rate: Summary,
+    /// A guest's message to their open conversation (`POST .../Conversations/{code}/Messages`),
+    /// at full speed.
+    add_message_peak: Summary,
     get_messages_200: Summary,
     server_cpu_seconds_peak_phase: f64,
     server_peak_rss_mib: f64,
@@ -630,6 +686,20 @@ async fn main() -> anyhow::Result<()> {
         create_half_rate.p99_ms, create_half_rate.errors
     );
 
+    eprintln!("add-message at full speed for {:?}…", args.duration);
+    let add_message_peak = drive(
+        &address,
+        args.concurrency,
+        args.duration,
+        None,
+        add_message_requests(&address, &tokens, args.concurrency).await?,
+    )
+    .await;
+    eprintln!(
+        "  {:.0} req/s, p99 {:.1} ms, {} errors",
+        add_message_peak.requests_per_second, add_message_peak.p99_ms, add_message_peak.errors
+    );
+
     eprintln!("GET Messages for a guest with 200 messages…");
     let reader = tokens[0].clone();
     let mut connection = Connection::new(&address);
@@ -727,6 +797,7 @@ async fn main() -> anyhow::Result<()> {
         ratio_to_single_statement: single.map(|tps| rps / tps),
         create_peak,
         create_half_rate,
+        add_message_peak,
         get_messages_200,
         server_cpu_seconds_peak_phase: cpu,
         server_peak_rss_mib: peak_rss,
@@ -889,6 +960,7 @@ fn write_results(dir: &Path, r: &Results) -> anyhow::Result<()> {
          | latency p50 / p90 / p99 / max at peak | {p50:.1} / {p90:.1} / {p99:.1} / {max:.1} ms | |\n\
          | errors (peak, half rate) | {e1}, {e2} | 0: {errors_ok} |\n\
          | p99 at half the peak rate ({half:.0} req/s) | {hp99:.1} ms | < 20 ms: {p99_ok} |\n\
+         | add-message throughput (errors) | {add:.0} req/s, p99 {addp99:.1} ms ({adde}) | |\n\
          | server CPU during the peak phase | {cpu:.1} s | |\n\
          | server peak RSS | {rss:.1} MiB | < 100 MiB: {rss_ok} |\n\
          | server RSS with 1000 idle keep-alive connections | {idle:.1} MiB | |\n\
@@ -914,6 +986,9 @@ fn write_results(dir: &Path, r: &Results) -> anyhow::Result<()> {
         half = r.create_peak.requests_per_second / 2.0,
         hp99 = r.create_half_rate.p99_ms,
         p99_ok = check(r.create_half_rate.p99_ms < 20.0),
+        add = r.add_message_peak.requests_per_second,
+        addp99 = r.add_message_peak.p99_ms,
+        adde = r.add_message_peak.errors,
         cpu = r.server_cpu_seconds_peak_phase,
         rss = r.server_peak_rss_mib,
         rss_ok = check(r.server_peak_rss_mib < 100.0),
