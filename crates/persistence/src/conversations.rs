@@ -728,32 +728,16 @@ async fn write_message(
     message: NewMessage,
 ) -> RepoResult<(Message, Vec<ConversationEvent>)> {
     let property_id = viewer.property_id();
+    // One read under the row lock gives the status and the reply clock as every earlier
+    // writer left them (a conversation the viewer cannot see is left to the insert to report).
+    let locked = lock_for_message(&mut *conn, viewer, code).await?;
     // A guest's message to a closed conversation reopens it first (section 14): its events
     // come before the message's, and the message then starts a new waiting period.
-    let mut events = reopen_for_message(&mut *conn, viewer, code).await?;
-    let scope = Scope::of(viewer);
-    let before = sqlx::query!(
-        "SELECT c.awaiting_reply_since, c.reply_due_at, c.out_of_hours_replied, c.overdue_notified
-           FROM conversations c
-          WHERE c.property_id = $1 AND c.code = $2
-            AND ($3::bigint IS NULL OR c.stay_id = $3)
-            AND ($4::text IS NULL OR c.guest_identifier = $4)
-            AND ($5::bigint[] IS NULL OR c.outlet_id = ANY($5))",
-        property_id,
-        code,
-        scope.stay_id,
-        scope.guest_identifier,
-        scope.outlet_ids.as_deref(),
-    )
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?
-    .map(|row| ReplyClock {
-        awaiting_since: row.awaiting_reply_since,
-        due_at: row.reply_due_at,
-        out_of_hours_replied: row.out_of_hours_replied,
-        overdue_notified: row.overdue_notified,
-    });
+    let mut events = match &locked {
+        Some(locked) => reopen_for_message(&mut *conn, viewer, code, locked).await?,
+        None => Vec::new(),
+    };
+    let before = locked.map(|locked| locked.clock);
     let (after, automatic) = before.unwrap_or_default().after_message(&message);
     // An unknown or closed conversation: the insert says which.
     let record = insert_message(&mut *conn, viewer, code, message).await?;
@@ -979,19 +963,24 @@ async fn insert_message(
     ))
 }
 
-/// Applies what a new message of the viewer's side does to the conversation's status
-/// ([`ConversationStatus::on_message`]): a guest's message reopens a closed conversation (the
-/// event `Reopened`, which goes before the message's own); a staff message to a closed one is
-/// `ConversationClosed`. Runs after the conversation's event lock, in the message's
-/// transaction. A conversation the viewer cannot see is left to [`insert_message`] to report.
-async fn reopen_for_message(
+/// A conversation as a new message finds it: read after its event lock, under its row lock.
+struct LockedForMessage {
+    id: i64,
+    status: ConversationStatus,
+    clock: ReplyClock,
+}
+
+/// Reads and row-locks the conversation a message goes to, when the viewer may see it.
+async fn lock_for_message(
     conn: &mut PgConnection,
     viewer: &Viewer,
     code: &str,
-) -> RepoResult<Vec<ConversationEvent>> {
+) -> RepoResult<Option<LockedForMessage>> {
     let scope = Scope::of(viewer);
-    let Some(conversation) = sqlx::query!(
-        "SELECT c.id, c.status FROM conversations c
+    let Some(row) = sqlx::query!(
+        "SELECT c.id, c.status, c.awaiting_reply_since, c.reply_due_at, c.out_of_hours_replied,
+                c.overdue_notified
+           FROM conversations c
           WHERE c.property_id = $1 AND c.code = $2
             AND ($3::bigint IS NULL OR c.stay_id = $3)
             AND ($4::text IS NULL OR c.guest_identifier = $4)
@@ -1007,11 +996,33 @@ async fn reopen_for_message(
     .await
     .map_err(db_error)?
     else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let current = ConversationStatus::parse(&conversation.status)
-        .ok_or_else(|| RepositoryError::unexpected("a conversation has an unknown status"))?;
-    let Some(change) = current.on_message(viewer.side())? else {
+    Ok(Some(LockedForMessage {
+        id: row.id,
+        status: ConversationStatus::parse(&row.status)
+            .ok_or_else(|| RepositoryError::unexpected("a conversation has an unknown status"))?,
+        clock: ReplyClock {
+            awaiting_since: row.awaiting_reply_since,
+            due_at: row.reply_due_at,
+            out_of_hours_replied: row.out_of_hours_replied,
+            overdue_notified: row.overdue_notified,
+        },
+    }))
+}
+
+/// Applies what a new message of the viewer's side does to the conversation's status
+/// ([`ConversationStatus::on_message`]): a guest's message reopens a closed conversation (the
+/// event `Reopened`, which goes before the message's own); a staff message to a closed one is
+/// `ConversationClosed`. Runs after [`lock_for_message`], in the message's transaction; the
+/// reply clock is not touched, so the locked copy stays current.
+async fn reopen_for_message(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    code: &str,
+    conversation: &LockedForMessage,
+) -> RepoResult<Vec<ConversationEvent>> {
+    let Some(change) = conversation.status.on_message(viewer.side())? else {
         return Ok(Vec::new());
     };
     sqlx::query!(
