@@ -7,19 +7,23 @@ use super::{OverdueService, BATCH};
 use crate::error::AppResult;
 
 impl OverdueService {
-    /// Claims due conversations in batches until a batch comes back short (nothing more is
-    /// due, or what is left is being handled elsewhere); returns the events emitted.
+    /// Claims due conversations in batches until a claim comes back empty; returns the events
+    /// emitted.
+    ///
+    /// Not "until a batch comes back short": runs of several instances that meet claim from
+    /// the same first conversations due and share them, so each may get a short batch while
+    /// more are due behind them. A run that claimed anything asks again; so the last run to
+    /// claim finds what is left, and no due conversation waits for the next tick.
     #[instrument(skip_all)]
     pub async fn notify_overdue(&self) -> AppResult<Vec<ConversationEvent>> {
         let now = self.clock.now();
         let mut emitted = Vec::new();
         loop {
             let batch = self.repository.notify_overdue(now, BATCH).await?;
-            let full = batch.len() as i64 >= BATCH;
-            emitted.extend(batch);
-            if !full {
+            if batch.is_empty() {
                 return Ok(emitted);
             }
+            emitted.extend(batch);
         }
     }
 }
@@ -43,7 +47,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_run_claims_batches_at_the_clocks_time_until_one_comes_back_short() {
+    async fn a_run_claims_batches_at_the_clocks_time_until_one_comes_back_empty() {
         let now = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
         let mut repository = MockOverdueRepository::new();
         let mut order = Sequence::new();
@@ -57,10 +61,21 @@ mod tests {
             .expect_notify_overdue()
             .times(1)
             .in_sequence(&mut order)
+            .returning(|_, _| Ok(vec![overdue("SHORT")]));
+        // A short batch is not the end: another instance may have taken part of the window.
+        repository
+            .expect_notify_overdue()
+            .times(1)
+            .in_sequence(&mut order)
             .returning(|_, _| Ok(vec![overdue("LAST")]));
+        repository
+            .expect_notify_overdue()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _| Ok(Vec::new()));
         let service = OverdueService::new(Arc::new(repository), Arc::new(ManualClock::new(now)));
         let emitted = service.notify_overdue().await.unwrap();
-        assert_eq!(emitted.len() as i64, BATCH + 1);
+        assert_eq!(emitted.len() as i64, BATCH + 2);
         assert_eq!(
             emitted.last().map(ConversationEvent::conversation_code),
             Some("LAST")

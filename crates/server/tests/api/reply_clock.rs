@@ -437,6 +437,56 @@ async fn concurrent_runs_emit_each_overdue_event_exactly_once(pool: PgPool) {
     assert!(job(&pool, due).notify_overdue().await.unwrap().is_empty());
 }
 
+/// Another instance holding part of the first batch's window does not end a run early: a
+/// short batch is not the end while more conversations are due behind the window.
+#[bellhop_testdb::test]
+async fn a_run_goes_past_conversations_another_instance_holds(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let ada = app.ada().await;
+    for n in 0..150 {
+        app.start_conversation(&ada, json!({"message": format!("Request {n}")}))
+            .await;
+        // Distinct due times, so "the first ten due" is well defined.
+        app.clock.advance(Duration::seconds(1));
+    }
+    // Another instance, mid-run, holds the locks of the ten conversations due first.
+    let mut other = pool.begin().await.unwrap();
+    let held: Vec<String> = sqlx::query_scalar(
+        "SELECT f.code FROM (
+             SELECT c.property_id, c.id, c.code FROM conversations c
+              WHERE c.reply_due_at IS NOT NULL AND NOT c.overdue_notified
+              ORDER BY c.reply_due_at LIMIT 10) f
+          WHERE pg_advisory_xact_lock(hashtextextended('bellhop.conversation.' || f.property_id || '.' || f.id, 0)) IS NOT NULL",
+    )
+    .fetch_all(&mut *other)
+    .await
+    .unwrap();
+    assert_eq!(held.len(), 10);
+    let due = midday() + Duration::hours(2);
+    let emitted = job(&pool, due).notify_overdue().await.unwrap();
+    let codes: std::collections::HashSet<&str> =
+        emitted.iter().map(|e| e.conversation_code()).collect();
+    assert_eq!(
+        codes.len(),
+        emitted.len(),
+        "a conversation was announced twice"
+    );
+    assert!(
+        held.iter().all(|code| !codes.contains(code.as_str())),
+        "a held conversation was announced"
+    );
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM conversations WHERE reply_due_at <= $1 AND NOT overdue_notified",
+    )
+    .bind(due)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 10, "only the held conversations are left");
+    other.rollback().await.unwrap();
+    assert_eq!(job(&pool, due).notify_overdue().await.unwrap().len(), 10);
+}
+
 /// Two `bellhop serve` processes (real clock: the demo conversations, written at midday in
 /// June 2026 by the test's clock, are long overdue) emit each `conversation.overdue` once.
 #[bellhop_testdb::test]
