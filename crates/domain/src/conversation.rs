@@ -135,6 +135,14 @@ impl Side {
         self.writes().as_str()
     }
 
+    /// The side that writes messages of type `message_type` (the inverse of [`Side::writes`]).
+    pub const fn writing(message_type: MessageType) -> Self {
+        match message_type {
+            MessageType::Guest => Self::Guest,
+            MessageType::ServiceCenter => Self::ServiceCenter,
+        }
+    }
+
     /// The type of the messages this side writes.
     pub const fn writes(self) -> MessageType {
         match self {

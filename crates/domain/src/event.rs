@@ -90,6 +90,15 @@ impl ConversationEvent {
         }
     }
 
+    /// Whether only staff may ever see it (section 14: assignments, notes and overdue replies
+    /// reach the staff stream and webhooks, never a guest).
+    pub const fn staff_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Assigned { .. } | Self::NoteCreated { .. } | Self::Overdue { .. }
+        )
+    }
+
     /// The status the conversation has after a status change (`conversationStatus`).
     pub const fn status(&self) -> Option<ConversationStatus> {
         match self {

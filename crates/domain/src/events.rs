@@ -9,12 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    conversation::{Conversation, ConversationStatus, GuestOwner, Message, MessageType, Viewer},
-    note::Note,
+    conversation::{GuestOwner, Viewer},
+    event::ConversationEvent,
     outlet::OutletId,
     ports::RepoResult,
     property::PropertyId,
-    staff::Assignee,
     stay::StayId,
 };
 
@@ -68,69 +67,22 @@ impl EventCursor {
     }
 }
 
-/// What happened, with the snapshot each side's shape is rendered from.
-#[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "built once per write and moved, never stored in bulk: boxing the conversation would only add an allocation"
-)]
-pub enum EventPayload {
-    /// A conversation and its first message.
-    ConversationCreated(Conversation),
-    /// A message added to an existing conversation.
-    MessageCreated(Message),
-    /// A read position moved forward to the message `last_read_message_code`.
-    ConversationRead {
-        /// Whose position: `Guest` (the guest read staff messages) or `ServiceCenter`.
-        read_by: MessageType,
-        last_read_message_code: String,
-    },
-    /// The status changed to this one.
-    StatusChanged(ConversationStatus),
-    /// The conversation now belongs to this member (`None`: to nobody). Staff only.
-    Assigned(Option<Assignee>),
-    /// An internal note was added. Staff only.
-    NoteCreated(Note),
-    /// The awaited reply became overdue at this due time (staff only).
-    Overdue { reply_due_at: DateTime<Utc> },
-}
-
-impl EventPayload {
-    /// The event's `type`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::ConversationCreated(_) => "conversation.created",
-            Self::MessageCreated(_) => "message.created",
-            Self::ConversationRead { .. } => "conversation.read",
-            Self::StatusChanged(ConversationStatus::Closed) => "conversation.closed",
-            Self::StatusChanged(ConversationStatus::Open) => "conversation.reopened",
-            Self::Assigned(_) => "conversation.assigned",
-            Self::NoteCreated(_) => "note.created",
-            Self::Overdue { .. } => "conversation.overdue",
-        }
-    }
-
-    /// Whether only staff may ever see it (section 14: assignments, notes and overdue replies
-    /// reach the staff stream and webhooks, never a guest).
-    pub const fn staff_only(&self) -> bool {
-        matches!(
-            self,
-            Self::Assigned(_) | Self::NoteCreated(_) | Self::Overdue { .. }
-        )
-    }
-}
-
 /// One event of the log, as a reader receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub cursor: EventCursor,
-    pub conversation_code: String,
     pub created_at: DateTime<Utc>,
-    pub payload: EventPayload,
+    /// What happened, as the domain said it when the change was written.
+    pub payload: ConversationEvent,
     pub audience: Audience,
 }
 
 impl Event {
+    /// The code of the conversation it happened to.
+    pub fn conversation_code(&self) -> &str {
+        self.payload.conversation_code()
+    }
+
     /// Whether `viewer` may see this event: its audience admits them, and a staff-only
     /// event is never a guest's.
     pub fn visible_to(&self, viewer: &Viewer) -> bool {
@@ -201,22 +153,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_payload_type_is_a_known_event_type() {
-        use crate::conversation::ConversationStatus;
-        let payloads = [
-            EventPayload::StatusChanged(ConversationStatus::Closed),
-            EventPayload::StatusChanged(ConversationStatus::Open),
-            EventPayload::ConversationRead {
-                read_by: MessageType::Guest,
+    fn every_event_type_is_a_known_event_type() {
+        use crate::conversation::Side;
+        let code = || "C1".to_owned();
+        let events = [
+            ConversationEvent::Closed {
+                conversation_code: code(),
+            },
+            ConversationEvent::Reopened {
+                conversation_code: code(),
+            },
+            ConversationEvent::Read {
+                conversation_code: code(),
+                read_by: Side::Guest,
                 last_read_message_code: "M".into(),
             },
-            EventPayload::Assigned(None),
-            EventPayload::Overdue {
+            ConversationEvent::Assigned {
+                conversation_code: code(),
+                assignee: None,
+            },
+            ConversationEvent::Overdue {
+                conversation_code: code(),
                 reply_due_at: chrono::DateTime::UNIX_EPOCH,
             },
         ];
-        for payload in payloads {
-            assert!(EVENT_TYPES.contains(&payload.type_name()), "{payload:?}");
+        for event in events {
+            assert!(EVENT_TYPES.contains(&event.type_name()), "{event:?}");
         }
         assert!(EVENT_TYPES.contains(&"conversation.created"));
         assert!(EVENT_TYPES.contains(&"message.created"));
@@ -280,7 +242,6 @@ mod tests {
         };
         let event = |payload| Event {
             cursor: EventCursor { xid: 1, id: 1 },
-            conversation_code: "C1".into(),
             created_at: DateTime::from_timestamp(0, 0).unwrap(),
             payload,
             audience: audience.clone(),
@@ -293,11 +254,16 @@ mod tests {
             property_id: 1,
             outlet_ids: None,
         });
-        let assigned = event(EventPayload::Assigned(None));
+        let assigned = event(ConversationEvent::Assigned {
+            conversation_code: "C1".into(),
+            assignee: None,
+        });
         assert!(assigned.payload.staff_only());
         assert!(!assigned.visible_to(&guest));
         assert!(assigned.visible_to(&staff));
-        let closed = event(EventPayload::StatusChanged(ConversationStatus::Closed));
+        let closed = event(ConversationEvent::Closed {
+            conversation_code: "C1".into(),
+        });
         assert!(!closed.payload.staff_only());
         assert!(closed.visible_to(&guest) && closed.visible_to(&staff));
     }

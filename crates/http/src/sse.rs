@@ -30,8 +30,9 @@ use std::{
 
 use actix_web::web::Bytes;
 use bellhop_domain::{
-    conversation::{Conversation, MessageType, Viewer},
-    events::{Event, EventCursor, EventLog, EventPayload},
+    conversation::{Conversation, ConversationStatus, MessageType, Viewer},
+    event::ConversationEvent,
+    events::{Event, EventCursor, EventLog},
     ports::RepoResult,
     session::SessionId,
     staff::StaffScope,
@@ -445,10 +446,10 @@ fn frame(id: Option<EventCursor>, event: &str, data: &Value) -> Bytes {
 pub fn render(event: &Event, side: &Side) -> Value {
     let mut data = Map::new();
     data.insert("type".into(), json!(event.payload.type_name()));
-    data.insert("conversationCode".into(), json!(event.conversation_code));
+    data.insert("conversationCode".into(), json!(event.conversation_code()));
     let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
     match &event.payload {
-        EventPayload::ConversationCreated(c) => {
+        ConversationEvent::Created { conversation: c } => {
             let conversation = match side {
                 Side::Guest => to_value(serde_json::to_value(ConversationDto::from(c.clone()))),
                 Side::Staff => {
@@ -463,25 +464,27 @@ pub fn render(event: &Event, side: &Side) -> Value {
             };
             data.insert("conversation".into(), conversation);
         }
-        EventPayload::MessageCreated(m) => {
+        ConversationEvent::MessageAdded { message: m, .. } => {
             let message = match side {
                 Side::Guest => serde_json::to_value(MessageDto::from(m.clone())),
                 Side::Staff => serde_json::to_value(StaffMessageDto::from(m.clone())),
             };
             data.insert("message".into(), to_value(message));
         }
-        EventPayload::ConversationRead {
+        ConversationEvent::Read {
             read_by,
             last_read_message_code,
+            ..
         } => {
             data.insert("readBy".into(), json!(read_by.as_str()));
             data.insert("lastReadMessageCode".into(), json!(last_read_message_code));
         }
-        EventPayload::StatusChanged(status) => {
-            data.insert("conversationStatus".into(), json!(status.as_str()));
+        ConversationEvent::Closed { .. } | ConversationEvent::Reopened { .. } => {
+            let status = event.payload.status().map(ConversationStatus::as_str);
+            data.insert("conversationStatus".into(), json!(status));
         }
         // Staff only: never delivered to a guest stream (`Event::visible_to`).
-        EventPayload::Assigned(assignee) => {
+        ConversationEvent::Assigned { assignee, .. } => {
             data.insert(
                 "assignee".into(),
                 to_value(serde_json::to_value(
@@ -489,13 +492,13 @@ pub fn render(event: &Event, side: &Side) -> Value {
                 )),
             );
         }
-        EventPayload::NoteCreated(note) => {
+        ConversationEvent::NoteCreated { note, .. } => {
             data.insert(
                 "note".into(),
                 to_value(serde_json::to_value(NoteDto::from(note.clone()))),
             );
         }
-        EventPayload::Overdue { reply_due_at } => {
+        ConversationEvent::Overdue { reply_due_at, .. } => {
             data.insert("replyDueAt".into(), json!(wire_date(reply_due_at)));
         }
     }
@@ -632,8 +635,7 @@ mod tests {
 
     use async_trait::async_trait;
     use bellhop_domain::{
-        conversation::ConversationStatus, events::Audience, property::PropertyId,
-        staff::StaffScope, RepositoryError,
+        events::Audience, property::PropertyId, staff::StaffScope, RepositoryError,
     };
     use chrono::{DateTime, Utc};
     use futures_util::StreamExt;
@@ -662,9 +664,10 @@ mod tests {
                     xid,
                     id: i64::try_from(xid).unwrap(),
                 },
-                conversation_code: format!("C{xid}"),
                 created_at: Utc::now(),
-                payload: EventPayload::StatusChanged(ConversationStatus::Closed),
+                payload: ConversationEvent::Closed {
+                    conversation_code: format!("C{xid}"),
+                },
                 audience: Audience {
                     outlet_id,
                     stay_id: None,

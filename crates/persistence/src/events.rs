@@ -58,9 +58,9 @@
 
 use async_trait::async_trait;
 use bellhop_domain::{
-    conversation::{Conversation, ConversationStatus, Message, MessageType, Viewer},
+    conversation::{Conversation, ConversationStatus, Message, MessageType, Side, Viewer},
     event::ConversationEvent,
-    events::{Audience, Event, EventCursor, EventLog, EventPayload},
+    events::{Audience, Event, EventCursor, EventLog},
     naming::ConversationType,
     note::Note,
     ports::RepoResult,
@@ -190,22 +190,22 @@ pub fn read_events_query(
 }
 
 /// Appends an event of conversation `conversation_id` and notifies listeners at commit. A
-/// staff-only event ([`EventPayload::staff_only`]) is stored without the conversation's stay
+/// staff-only event ([`ConversationEvent::staff_only`]) is stored without the conversation's stay
 /// and visitor identifier: guest streams select events by those, so no guest query can ever
 /// match it.
 async fn append(
     conn: &mut PgConnection,
     property_id: PropertyId,
     conversation_id: i64,
-    payload: &EventPayload,
+    event: &ConversationEvent,
 ) -> RepoResult<()> {
     sqlx::query(APPEND_EVENT)
         .bind(property_id)
         .bind(conversation_id)
-        .bind(payload.type_name())
-        .bind(encode_payload(payload))
+        .bind(event.type_name())
+        .bind(encode_payload(event))
         .bind(CHANNEL)
-        .bind(payload.staff_only())
+        .bind(event.staff_only())
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
@@ -221,36 +221,9 @@ pub(crate) async fn record(
     events: &[ConversationEvent],
 ) -> RepoResult<()> {
     for event in events {
-        append(conn, property_id, conversation_id, &payload_of(event)).await?;
+        append(conn, property_id, conversation_id, event).await?;
     }
     Ok(())
-}
-
-/// The stored payload of a domain event.
-fn payload_of(event: &ConversationEvent) -> EventPayload {
-    match event {
-        ConversationEvent::Created { conversation } => {
-            EventPayload::ConversationCreated(conversation.clone())
-        }
-        ConversationEvent::MessageAdded { message, .. } => {
-            EventPayload::MessageCreated(message.clone())
-        }
-        ConversationEvent::Read {
-            read_by,
-            last_read_message_code,
-            ..
-        } => EventPayload::ConversationRead {
-            read_by: read_by.writes(),
-            last_read_message_code: last_read_message_code.clone(),
-        },
-        ConversationEvent::Closed { .. } => EventPayload::StatusChanged(ConversationStatus::Closed),
-        ConversationEvent::Reopened { .. } => EventPayload::StatusChanged(ConversationStatus::Open),
-        ConversationEvent::Assigned { assignee, .. } => EventPayload::Assigned(assignee.clone()),
-        ConversationEvent::NoteCreated { note, .. } => EventPayload::NoteCreated(note.clone()),
-        ConversationEvent::Overdue { reply_due_at, .. } => EventPayload::Overdue {
-            reply_due_at: *reply_due_at,
-        },
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -312,9 +285,8 @@ impl EventLog for PgStore {
                         xid: parse_xid(&row.xid)?,
                         id: row.id,
                     },
-                    conversation_code: row.conversation_code,
                     created_at: row.created_at,
-                    payload: decode_payload(&row.data)?,
+                    payload: decode_payload(&row.data, row.conversation_code)?,
                     audience: Audience {
                         outlet_id: row.outlet_id,
                         stay_id: row.stay_id,
@@ -355,9 +327,10 @@ fn encode_message(m: &Message) -> Value {
     })
 }
 
-fn encode_payload(payload: &EventPayload) -> Value {
-    match payload {
-        EventPayload::ConversationCreated(c) => json!({
+/// The stored form of an event (`events.data`); the conversation's code has its own column.
+fn encode_payload(event: &ConversationEvent) -> Value {
+    match event {
+        ConversationEvent::Created { conversation: c } => json!({
             "conversation": {
                 "id": c.id, "propertyId": c.property_id, "code": c.code, "subject": c.subject,
                 "outletCode": c.outlet_code, "outletName": c.outlet_name, "orderCode": c.order_code,
@@ -372,23 +345,31 @@ fn encode_payload(payload: &EventPayload) -> Value {
                 "messages": c.messages.iter().map(encode_message).collect::<Vec<_>>(),
             }
         }),
-        EventPayload::MessageCreated(m) => json!({ "message": encode_message(m) }),
-        EventPayload::ConversationRead {
+        ConversationEvent::MessageAdded { message, .. } => {
+            json!({ "message": encode_message(message) })
+        }
+        ConversationEvent::Read {
             read_by,
             last_read_message_code,
+            ..
         } => json!({ "readBy": read_by.as_str(), "lastReadMessageCode": last_read_message_code }),
-        EventPayload::StatusChanged(status) => json!({ "conversationStatus": status.as_str() }),
-        EventPayload::Assigned(assignee) => json!({
+        ConversationEvent::Closed { .. } => {
+            json!({ "conversationStatus": ConversationStatus::Closed.as_str() })
+        }
+        ConversationEvent::Reopened { .. } => {
+            json!({ "conversationStatus": ConversationStatus::Open.as_str() })
+        }
+        ConversationEvent::Assigned { assignee, .. } => json!({
             "assignee": assignee.as_ref().map(|a| json!({"code": a.code, "displayName": a.display_name})),
         }),
-        EventPayload::NoteCreated(n) => json!({
+        ConversationEvent::NoteCreated { note: n, .. } => json!({
             "note": {
                 "id": n.id, "code": n.code, "conversationId": n.conversation_id,
                 "content": n.content, "authorCode": n.author_code, "authorName": n.author_name,
                 "createdAt": n.created_at,
             }
         }),
-        EventPayload::Overdue { reply_due_at } => json!({ "replyDueAt": reply_due_at }),
+        ConversationEvent::Overdue { reply_due_at, .. } => json!({ "replyDueAt": reply_due_at }),
     }
 }
 
@@ -448,7 +429,11 @@ fn status(raw: &str) -> RepoResult<ConversationStatus> {
     ConversationStatus::parse(raw).ok_or_else(|| bad("an event has an unknown status"))
 }
 
-pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
+/// An event read back from its stored form and its conversation's code.
+pub(crate) fn decode_payload(
+    data: &Value,
+    conversation_code: String,
+) -> RepoResult<ConversationEvent> {
     if let Some(c) = data.get("conversation") {
         let messages = c["messages"]
             .as_array()
@@ -459,39 +444,44 @@ pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
             })
             .transpose()?
             .unwrap_or_default();
-        return Ok(EventPayload::ConversationCreated(Conversation {
-            id: int(c, "id")?,
-            property_id: int(c, "propertyId")?,
-            code: text(c, "code")?,
-            subject: text(c, "subject")?,
-            outlet_code: text(c, "outletCode")?,
-            outlet_name: text(c, "outletName")?,
-            order_code: opt_text(c, "orderCode"),
-            property_code: text(c, "propertyCode")?,
-            room_number: opt_text(c, "roomNumber"),
-            guest_first_name: opt_text(c, "guestFirstName"),
-            guest_last_name: opt_text(c, "guestLastName"),
-            guest_language_code: opt_text(c, "guestLanguageCode"),
-            status: status(&text(c, "status")?)?,
-            conversation_type: ConversationType::from_stored(&text(c, "conversationType")?),
-            order_form_details: c.get("orderFormDetails").filter(|v| !v.is_null()).cloned(),
-            created_at: time(c, "createdAt")?,
-            last_message_at: time(c, "lastMessageAt")?,
-            unread_count: int(c, "unreadCount")?,
-            messages,
-            // A new conversation has no owner and no notes yet.
-            assignee: None,
-            notes: Vec::new(),
-            reply_clock: ReplyClock {
-                awaiting_since: optional_time(c, "awaitingReplySince")?,
-                due_at: optional_time(c, "replyDueAt")?,
-                ..ReplyClock::default()
+        return Ok(ConversationEvent::Created {
+            conversation: Conversation {
+                id: int(c, "id")?,
+                property_id: int(c, "propertyId")?,
+                code: text(c, "code")?,
+                subject: text(c, "subject")?,
+                outlet_code: text(c, "outletCode")?,
+                outlet_name: text(c, "outletName")?,
+                order_code: opt_text(c, "orderCode"),
+                property_code: text(c, "propertyCode")?,
+                room_number: opt_text(c, "roomNumber"),
+                guest_first_name: opt_text(c, "guestFirstName"),
+                guest_last_name: opt_text(c, "guestLastName"),
+                guest_language_code: opt_text(c, "guestLanguageCode"),
+                status: status(&text(c, "status")?)?,
+                conversation_type: ConversationType::from_stored(&text(c, "conversationType")?),
+                order_form_details: c.get("orderFormDetails").filter(|v| !v.is_null()).cloned(),
+                created_at: time(c, "createdAt")?,
+                last_message_at: time(c, "lastMessageAt")?,
+                unread_count: int(c, "unreadCount")?,
+                messages,
+                // A new conversation has no owner and no notes yet.
+                assignee: None,
+                notes: Vec::new(),
+                reply_clock: ReplyClock {
+                    awaiting_since: optional_time(c, "awaitingReplySince")?,
+                    due_at: optional_time(c, "replyDueAt")?,
+                    ..ReplyClock::default()
+                },
+                overdue: false,
             },
-            overdue: false,
-        }));
+        });
     }
     if let Some(m) = data.get("message") {
-        return Ok(EventPayload::MessageCreated(decode_message(m)?));
+        return Ok(ConversationEvent::MessageAdded {
+            conversation_code,
+            message: decode_message(m)?,
+        });
     }
     if let Some(assignee) = data.get("assignee") {
         let assignee = match assignee {
@@ -501,34 +491,43 @@ pub(crate) fn decode_payload(data: &Value) -> RepoResult<EventPayload> {
                 display_name: text(a, "displayName")?,
             }),
         };
-        return Ok(EventPayload::Assigned(assignee));
+        return Ok(ConversationEvent::Assigned {
+            conversation_code,
+            assignee,
+        });
     }
     if let Some(n) = data.get("note") {
-        return Ok(EventPayload::NoteCreated(Note {
-            id: int(n, "id")?,
-            code: text(n, "code")?,
-            conversation_id: int(n, "conversationId")?,
-            content: text(n, "content")?,
-            author_code: opt_text(n, "authorCode"),
-            author_name: text(n, "authorName")?,
-            created_at: time(n, "createdAt")?,
-        }));
+        return Ok(ConversationEvent::NoteCreated {
+            conversation_code,
+            note: Note {
+                id: int(n, "id")?,
+                code: text(n, "code")?,
+                conversation_id: int(n, "conversationId")?,
+                content: text(n, "content")?,
+                author_code: opt_text(n, "authorCode"),
+                author_name: text(n, "authorName")?,
+                created_at: time(n, "createdAt")?,
+            },
+        });
     }
     if data.get("replyDueAt").is_some() {
-        return Ok(EventPayload::Overdue {
+        return Ok(ConversationEvent::Overdue {
+            conversation_code,
             reply_due_at: time(data, "replyDueAt")?,
         });
     }
     if let Some(read_by) = data.get("readBy").and_then(Value::as_str) {
-        return Ok(EventPayload::ConversationRead {
-            read_by: MessageType::parse(read_by).ok_or_else(|| bad("an unknown reader"))?,
+        let reader = MessageType::parse(read_by).ok_or_else(|| bad("an unknown reader"))?;
+        return Ok(ConversationEvent::Read {
+            conversation_code,
+            read_by: Side::writing(reader),
             last_read_message_code: text(data, "lastReadMessageCode")?,
         });
     }
-    Ok(EventPayload::StatusChanged(status(&text(
-        data,
-        "conversationStatus",
-    )?)?))
+    Ok(match status(&text(data, "conversationStatus")?)? {
+        ConversationStatus::Closed => ConversationEvent::Closed { conversation_code },
+        ConversationStatus::Open => ConversationEvent::Reopened { conversation_code },
+    })
 }
 
 #[cfg(test)]
@@ -536,7 +535,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn assignment_and_note_snapshots_read_back_what_was_written() {
+    fn stored_events_read_back_what_was_written() {
         let note = Note {
             id: 7,
             code: "N".repeat(16),
@@ -546,15 +545,39 @@ mod tests {
             author_name: "Front Desk Demo".into(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         };
-        for payload in [
-            EventPayload::Assigned(Some(Assignee {
-                code: "bar".into(),
-                display_name: "Bar Demo".into(),
-            })),
-            EventPayload::Assigned(None),
-            EventPayload::NoteCreated(note),
+        let code = || "C1".to_owned();
+        for event in [
+            ConversationEvent::Assigned {
+                conversation_code: code(),
+                assignee: Some(Assignee {
+                    code: "bar".into(),
+                    display_name: "Bar Demo".into(),
+                }),
+            },
+            ConversationEvent::Assigned {
+                conversation_code: code(),
+                assignee: None,
+            },
+            ConversationEvent::NoteCreated {
+                conversation_code: code(),
+                note,
+            },
+            ConversationEvent::Read {
+                conversation_code: code(),
+                read_by: Side::ServiceCenter,
+                last_read_message_code: "M".repeat(16),
+            },
+            ConversationEvent::Closed {
+                conversation_code: code(),
+            },
+            ConversationEvent::Reopened {
+                conversation_code: code(),
+            },
         ] {
-            assert_eq!(decode_payload(&encode_payload(&payload)).unwrap(), payload);
+            assert_eq!(
+                decode_payload(&encode_payload(&event), code()).unwrap(),
+                event
+            );
         }
     }
 }

@@ -262,9 +262,8 @@ impl PgStore {
                             xid: parse_xid(&row.event_xid)?,
                             id: row.event_id,
                         },
-                        conversation_code: row.conversation_code,
                         created_at: row.event_created_at,
-                        payload: decode_payload(&row.data)?,
+                        payload: decode_payload(&row.data, row.conversation_code)?,
                         audience: Audience {
                             outlet_id: row.outlet_id,
                             stay_id: None,

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use bellhop_domain::{
     conversation::Viewer,
-    events::{EventCursor, EventLog, EventPayload},
+    event::ConversationEvent,
+    events::{EventCursor, EventLog},
     staff::StaffScope,
 };
 use bellhop_persistence::PgStore;
@@ -135,24 +136,24 @@ async fn a_resuming_reader_gets_every_event_once_in_commit_order(pool: PgPool) {
     assert_eq!(sorted, all, "the reader got every event");
     let messages = seen
         .iter()
-        .filter(|e| matches!(e.payload, EventPayload::MessageCreated(_)))
+        .filter(|e| matches!(e.payload, ConversationEvent::MessageAdded { .. }))
         .count();
     assert!(messages > 80, "only {messages} message events");
 
     let mut last_seq: HashMap<&str, i32> = HashMap::new();
     for event in &seen {
         let seq = match &event.payload {
-            EventPayload::ConversationCreated(c) => c.messages[0].seq,
-            EventPayload::MessageCreated(m) => m.seq,
+            ConversationEvent::Created { conversation } => conversation.messages[0].seq,
+            ConversationEvent::MessageAdded { message, .. } => message.seq,
             _ => continue,
         };
-        let last = last_seq.entry(&event.conversation_code).or_insert(0);
+        let last = last_seq.entry(event.conversation_code()).or_insert(0);
         if seq != *last + 1 {
             let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
                 "SELECT id, xid::text, type, data->'message'->>'seq' FROM events
                   WHERE conversation_code = $1 ORDER BY xid, id",
             )
-            .bind(&event.conversation_code)
+            .bind(event.conversation_code())
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -162,7 +163,7 @@ async fn a_resuming_reader_gets_every_event_once_in_commit_order(pool: PgPool) {
             seq,
             *last + 1,
             "messages of {} out of order",
-            event.conversation_code
+            event.conversation_code()
         );
         *last = seq;
     }
