@@ -4,7 +4,7 @@
 
 use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
-    Modify, OpenApi, ToSchema,
+    IntoResponses, Modify, OpenApi, ToSchema,
 };
 
 use crate::routes;
@@ -36,6 +36,38 @@ pub struct StaffError {
 pub struct StaffErrorDetail {
     pub code: String,
     pub message: String,
+}
+
+/// The errors any guest route can answer, whatever it does: each route's `responses` lists
+/// this set and then its own (its success, 403, 404, 409...).
+#[derive(IntoResponses)]
+#[allow(dead_code)] // a documentation type: never built
+pub enum GuestErrors {
+    #[response(status = 400, description = "Malformed body or invalid field values")]
+    Invalid(Envelope),
+    #[response(
+        status = 401,
+        description = "Missing, invalid or expired session token or credentials"
+    )]
+    Unauthenticated(Envelope),
+    #[response(status = 413, description = "Body over the limit")]
+    TooLarge(Envelope),
+    #[response(status = 415, description = "Unsupported content type")]
+    UnsupportedContentType(Envelope),
+    #[response(status = 503, description = "Database unavailable")]
+    Unavailable(Envelope),
+}
+
+/// The errors any staff route can answer, whatever it does.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // a documentation type: never built
+pub enum StaffErrors {
+    #[response(status = 400, description = "Invalid request")]
+    Invalid(StaffError),
+    #[response(status = 401, description = "Missing or invalid staff key")]
+    Unauthenticated(StaffError),
+    #[response(status = 503, description = "Database unavailable")]
+    Unavailable(StaffError),
 }
 
 struct StaffKeyAuth;

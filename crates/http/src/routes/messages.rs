@@ -34,12 +34,8 @@ pub fn page(fields: &Fields, max: u32) -> Result<Page, ApiError> {
     ),
     responses(
         (status = 200, description = "getMessagesResponse", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
         (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
     ),
 )]
 pub async fn list(state: web::Data<AppState>, call: GuestCall) -> Result<HttpResponse, ApiError> {

@@ -22,12 +22,8 @@ struct OutletSettingsContent {
     ),
     responses(
         (status = 200, description = "getOutletSettingsResponse", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
         (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
     ),
 )]
 pub async fn settings(

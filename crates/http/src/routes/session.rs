@@ -89,11 +89,7 @@ fn started(started: StartedSession) -> HttpResponse {
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse with brandCode and groupCode; the new token", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
     ),
 )]
 pub async fn initialise(
@@ -116,11 +112,7 @@ pub async fn initialise(
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse; a verified session", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
     ),
 )]
 pub async fn initialise_by_room(
@@ -153,11 +145,7 @@ pub async fn initialise_by_room(
     )),
     responses(
         (status = 200, description = "initialiseSessionResponse; a visitor session", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
     ),
 )]
 pub async fn initialise_by_guest_identifier(
@@ -191,11 +179,7 @@ pub async fn initialise_by_guest_identifier(
     )),
     responses(
         (status = 200, description = "responseStatus with the new session token", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
     ),
 )]
 pub async fn login_by_room(

@@ -85,15 +85,11 @@ pub struct ConversationContent {
     )),
     responses(
         (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
         (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope),
         (status = 404, description = "OutletNotFound or OrderNotFound", body = crate::openapi::Envelope),
         (status = 409, description = "OrderOutletMismatch", body = crate::openapi::Envelope),
         (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
     ),
 )]
 pub async fn create(
@@ -126,14 +122,10 @@ pub async fn create(
     )),
     responses(
         (status = 200, description = "createConversationResponse", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
         (status = 403, description = "GuestNotVerified or OutletNotAllowed", body = crate::openapi::Envelope),
         (status = 404, description = "OutletNotFound", body = crate::openapi::Envelope),
         (status = 422, description = "NoOutletAvailable", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
     ),
 )]
 pub async fn create_for_visitor(

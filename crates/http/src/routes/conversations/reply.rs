@@ -52,14 +52,10 @@ impl From<AddMessageRequest> for AddGuestMessage {
     )),
     responses(
         (status = 200, description = "addMessageResponse", body = crate::openapi::Envelope),
-        (status = 400, description = "Malformed body or invalid field values", body = crate::openapi::Envelope),
-        (status = 401, description = "Missing, invalid or expired session token or credentials", body = crate::openapi::Envelope),
+        crate::openapi::GuestErrors,
         (status = 403, description = "Not a guest session", body = crate::openapi::Envelope),
         (status = 404, description = "ConversationNotFound", body = crate::openapi::Envelope),
         (status = 409, description = "ConversationClosed", body = crate::openapi::Envelope),
-        (status = 413, description = "Body over the limit", body = crate::openapi::Envelope),
-        (status = 415, description = "Unsupported content type", body = crate::openapi::Envelope),
-        (status = 503, description = "Database unavailable", body = crate::openapi::Envelope),
     ),
 )]
 pub async fn reply(

@@ -26,11 +26,9 @@ request_type! {
     request_body = StaffAssignRequest,
     responses(
         (status = 200, description = "{conversation} with its assignee", body = ConversationBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
         (status = 404, description = "ConversationNotFound or StaffMemberNotFound", body = crate::openapi::StaffError),
         (status = 409, description = "AssigneeNotAllowed: the member's key does not cover the conversation's outlet", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn assign(

@@ -17,10 +17,8 @@ use crate::{extract::StaffCall, state::AppState};
     ),
     responses(
         (status = 200, description = "{conversation}", body = ConversationBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
         (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn close(
@@ -42,10 +40,8 @@ pub async fn close(
     ),
     responses(
         (status = 200, description = "{conversation}", body = ConversationBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
         (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn reopen(

@@ -43,9 +43,7 @@ pub(crate) struct ListBody {
     ),
     responses(
         (status = 200, description = "{conversations, nextCursor}", body = ListBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
     ),
 )]
 pub async fn list(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, StaffError> {

@@ -30,9 +30,7 @@ pub(crate) struct MeBody {
     security(("staff_key" = [])),
     responses(
         (status = 200, description = "{code, displayName, propertyCode, timeZone, outlets}", body = MeBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
     ),
 )]
 pub async fn me(state: web::Data<AppState>, call: StaffCall) -> Result<HttpResponse, StaffError> {

@@ -23,10 +23,8 @@ request_type! {
     request_body(content = Option<StaffReadRequest>),
     responses(
         (status = 200, description = "{conversation}", body = ConversationBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
         (status = 404, description = "ConversationNotFound or MessageNotFound", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn read(

@@ -28,12 +28,10 @@ request_type! {
     ),
     request_body = StaffReplyRequest,
     responses(
+        crate::openapi::StaffErrors,
         (status = 201, description = "{message}", body = MessageBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
         (status = 404, description = "ConversationNotFound", body = crate::openapi::StaffError),
         (status = 409, description = "ConversationClosed", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn reply(

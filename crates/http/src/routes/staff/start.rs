@@ -40,11 +40,9 @@ impl From<StaffStartRequest> for StartStaffConversation {
     security(("staff_key" = [])),
     request_body = StaffStartRequest,
     responses(
+        crate::openapi::StaffErrors,
         (status = 201, description = "{conversation}", body = ConversationBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
         (status = 404, description = "GuestNotFound or OutletNotFound", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
     ),
 )]
 pub async fn start(

@@ -32,9 +32,7 @@ struct UnreadBody {
     security(("staff_key" = [])),
     responses(
         (status = 200, description = "{outlets}", body = UnreadBody),
-        (status = 400, description = "Invalid request", body = crate::openapi::StaffError),
-        (status = 401, description = "Missing or invalid staff key", body = crate::openapi::StaffError),
-        (status = 503, description = "Database unavailable", body = crate::openapi::StaffError),
+        crate::openapi::StaffErrors,
     ),
 )]
 pub async fn unread(
