@@ -375,6 +375,9 @@ async fn add_message_requests(
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
+                if code.is_empty() {
+                    bail!("create answered without a conversation code");
+                }
                 made.push((token, code));
             }
             Ok::<_, anyhow::Error>(made)
