@@ -278,56 +278,91 @@ impl PgStore {
         Ok(claimed)
     }
 
-    /// Records an attempt's outcome (and the body it sent, kept from the first attempt on).
-    /// Returns `false` when the delivery is no longer at that attempt (its lease ended and
-    /// another attempt was claimed): nothing is written then.
-    pub async fn record_webhook_attempt(
+    /// Records the outcomes of one claim's attempts (and the body each sent, kept from the
+    /// first attempt on) in one statement: one commit for the claim, not one per delivery.
+    /// Every attempt must come from the same claim (one property). Returns the ids of the
+    /// deliveries recorded; one that is no longer at its attempt (its lease ended and another
+    /// attempt was claimed) is left as it is.
+    pub async fn record_webhook_attempts(
         &self,
-        delivery: &ClaimedDelivery,
-        body: &str,
-        outcome: &Outcome,
-    ) -> RepoResult<bool> {
-        let (status, http_status, error, response, retry_after) = match outcome {
-            Outcome::Delivered { status } => ("delivered", Some(*status), None, None, None),
-            Outcome::Failed {
-                status,
-                error,
-                response,
-                retry_after,
-            } => (
-                if retry_after.is_some() {
-                    "pending"
-                } else {
-                    "failed"
-                },
-                *status,
-                Some(error.as_str()),
-                response.as_deref(),
-                retry_after.map(secs),
-            ),
+        attempts: &[(&ClaimedDelivery, &str, &Outcome)],
+    ) -> RepoResult<Vec<i64>> {
+        let Some((first, _, _)) = attempts.first() else {
+            return Ok(Vec::new());
         };
-        let done = sqlx::query!(
-            "UPDATE webhook_deliveries
-                SET status = $4, body = COALESCE(body, $5), last_status = $6,
-                    last_error = COALESCE($7, last_error), last_response = $8,
-                    next_attempt_at = CASE WHEN $9::float8 IS NULL THEN next_attempt_at
-                                           ELSE now() + make_interval(secs => $9) END,
-                    delivered_at = CASE WHEN $4 = 'delivered' THEN now() END
-              WHERE property_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'",
-            delivery.property_id,
-            delivery.id,
-            delivery.attempt,
-            status,
-            body,
-            http_status.map(i32::from),
-            error,
-            response,
-            retry_after,
+        let property_id = first.property_id;
+        if attempts
+            .iter()
+            .any(|(d, _, _)| d.property_id != property_id)
+        {
+            return Err(RepositoryError::unexpected(
+                "webhook attempts of several properties recorded together",
+            ));
+        }
+        let mut ids = Vec::with_capacity(attempts.len());
+        let mut numbers = Vec::with_capacity(attempts.len());
+        let mut statuses = Vec::with_capacity(attempts.len());
+        let mut bodies = Vec::with_capacity(attempts.len());
+        let mut http_statuses: Vec<Option<i32>> = Vec::with_capacity(attempts.len());
+        let mut errors: Vec<Option<String>> = Vec::with_capacity(attempts.len());
+        let mut responses: Vec<Option<String>> = Vec::with_capacity(attempts.len());
+        let mut retry_afters: Vec<Option<f64>> = Vec::with_capacity(attempts.len());
+        for (delivery, body, outcome) in attempts {
+            let (status, http_status, error, response, retry_after) = match outcome {
+                Outcome::Delivered { status } => ("delivered", Some(*status), None, None, None),
+                Outcome::Failed {
+                    status,
+                    error,
+                    response,
+                    retry_after,
+                } => (
+                    if retry_after.is_some() {
+                        "pending"
+                    } else {
+                        "failed"
+                    },
+                    *status,
+                    Some(error.clone()),
+                    response.clone(),
+                    retry_after.map(secs),
+                ),
+            };
+            ids.push(delivery.id);
+            numbers.push(delivery.attempt);
+            statuses.push(status.to_owned());
+            bodies.push((*body).to_owned());
+            http_statuses.push(http_status.map(i32::from));
+            errors.push(error);
+            responses.push(response);
+            retry_afters.push(retry_after);
+        }
+        let recorded = sqlx::query_scalar!(
+            "UPDATE webhook_deliveries d
+                SET status = t.status, body = COALESCE(d.body, t.body), last_status = t.http_status,
+                    last_error = COALESCE(t.error, d.last_error), last_response = t.response,
+                    next_attempt_at = CASE WHEN t.retry_after IS NULL THEN d.next_attempt_at
+                                           ELSE now() + make_interval(secs => t.retry_after) END,
+                    delivered_at = CASE WHEN t.status = 'delivered' THEN now() END
+               FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[],
+                           $8::text[], $9::float8[])
+                    AS t(id, attempt, status, body, http_status, error, response, retry_after)
+              WHERE d.property_id = $1 AND d.id = t.id AND d.attempts = t.attempt
+                AND d.status = 'pending'
+             RETURNING d.id",
+            property_id,
+            &ids,
+            &numbers,
+            &statuses,
+            &bodies,
+            &http_statuses as &[Option<i32>],
+            &errors as &[Option<String>],
+            &responses as &[Option<String>],
+            &retry_afters as &[Option<f64>],
         )
-        .execute(&mut *self.acquire().await?)
+        .fetch_all(&mut *self.acquire().await?)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        Ok(recorded)
     }
 
     /// Every endpoint with its deliveries' counts, last error and oldest pending age.

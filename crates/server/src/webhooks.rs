@@ -243,12 +243,13 @@ async fn work_endpoint(shared: Arc<Shared>, key: EndpointKey) {
             if claimed.is_empty() {
                 return Ok(());
             }
-            join_all(
+            let outcomes = join_all(
                 claimed
                     .iter()
                     .map(|delivery| attempt(&shared, &endpoint, key, delivery)),
             )
             .await;
+            record(&shared, &claimed, &outcomes).await;
         }
     }
     .await;
@@ -261,13 +262,39 @@ async fn work_endpoint(shared: Arc<Shared>, key: EndpointKey) {
     }
 }
 
-/// One attempt: send, then record what came of it.
+/// Records what came of a claim's attempts, in one statement once all of them are done
+/// (each within the timeout, so within the lease). An outcome that cannot be recorded leaves
+/// its delivery to be sent again when the lease ends: at least once, never lost.
+async fn record(shared: &Shared, claimed: &[ClaimedDelivery], outcomes: &[(String, Outcome)]) {
+    let attempts: Vec<_> = claimed
+        .iter()
+        .zip(outcomes)
+        .map(|(delivery, (body, outcome))| (delivery, body.as_str(), outcome))
+        .collect();
+    match shared.store.record_webhook_attempts(&attempts).await {
+        Ok(recorded) => {
+            for delivery in claimed.iter().filter(|d| !recorded.contains(&d.id)) {
+                tracing::warn!(
+                    delivery = delivery.id,
+                    "a webhook attempt outlived its lease; its outcome was not recorded"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(
+            %error,
+            deliveries = claimed.len(),
+            "cannot record webhook attempts; they will be sent again"
+        ),
+    }
+}
+
+/// One attempt: send, and say what came of it (with the body sent).
 async fn attempt(
     shared: &Shared,
     endpoint: &Endpoint,
     key: EndpointKey,
     delivery: &ClaimedDelivery,
-) {
+) -> (String, Outcome) {
     let body = delivery
         .body
         .clone()
@@ -310,22 +337,7 @@ async fn attempt(
             "webhook attempt failed"
         );
     }
-    match shared
-        .store
-        .record_webhook_attempt(delivery, &body, &outcome)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            delivery = delivery.id,
-            "a webhook attempt outlived its lease; its outcome was not recorded"
-        ),
-        Err(error) => tracing::warn!(
-            %error,
-            delivery = delivery.id,
-            "cannot record a webhook attempt; it will be sent again"
-        ),
-    }
+    (body, outcome)
 }
 
 /// Posts the body, signed; the answer's status and at most 1 KiB of its body, or what went

@@ -862,3 +862,103 @@ async fn any_writer_of_events_queues_their_deliveries_and_a_rollback_queues_none
     sqlx::query(insert).execute(&pool).await.unwrap();
     assert_eq!(count(pool.clone()).await, 2);
 }
+
+/// A claim's outcomes are recorded together, in one statement: each as its outcome says, and
+/// one whose lease ended (another attempt was claimed meanwhile) is left to that attempt.
+#[bellhop_testdb::test]
+async fn a_claims_outcomes_are_recorded_together_and_a_stale_attempt_is_left_alone(pool: PgPool) {
+    use bellhop_persistence::webhooks::Outcome;
+    let app = spawn(pool.clone()).await;
+    load_webhooks(&pool, vec![hook("http://127.0.0.1:9/hook")]).await;
+    let ada = app.ada().await;
+    for n in 0..3 {
+        app.start_conversation(&ada, json!({"message": format!("Request {n}")}))
+            .await;
+    }
+    let store = PgStore::new(pool.clone());
+    let keys = store.due_webhook_endpoints().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let claimed = store
+        .claim_webhook_deliveries(keys[0], 8, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    // The third's lease ended and another attempt was claimed.
+    sqlx::query("UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1")
+        .bind(claimed[2].id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let delivered = Outcome::Delivered { status: 204 };
+    let retry = Outcome::Failed {
+        status: Some(500),
+        error: "HTTP status 500".into(),
+        response: Some("busy".into()),
+        retry_after: Some(Duration::from_secs(60)),
+    };
+    let recorded = store
+        .record_webhook_attempts(&[
+            (&claimed[0], "body 0", &delivered),
+            (&claimed[1], "body 1", &retry),
+            (&claimed[2], "body 2", &delivered),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded.contains(&claimed[0].id) && recorded.contains(&claimed[1].id));
+    type Row = (
+        String,
+        Option<String>,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+        bool,
+        bool,
+        i32,
+    );
+    let row = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, Row>(
+                "SELECT status, body, last_status, last_error, last_response,
+                        delivered_at IS NOT NULL, next_attempt_at > now() + interval '50 seconds',
+                        attempts
+                   FROM webhook_deliveries WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        row(claimed[0].id).await,
+        (
+            "delivered".into(),
+            Some("body 0".into()),
+            Some(204),
+            None,
+            None,
+            true,
+            false,
+            1
+        )
+    );
+    assert_eq!(
+        row(claimed[1].id).await,
+        (
+            "pending".into(),
+            Some("body 1".into()),
+            Some(500),
+            Some("HTTP status 500".into()),
+            Some("busy".into()),
+            false,
+            true,
+            1
+        )
+    );
+    assert_eq!(
+        row(claimed[2].id).await,
+        ("pending".into(), None, None, None, None, false, false, 2)
+    );
+}
