@@ -130,11 +130,14 @@ pub trait EventLog: Send + Sync {
     async fn current_cursor(&self) -> RepoResult<EventCursor>;
     /// Whether a reader of the property may resume after `cursor` without having lost
     /// anything: it names an event that exists (or a position between events) that is neither
-    /// in the future nor at or before events removed by a purge.
+    /// in the future nor at or before events removed by a purge, and it is not older than
+    /// `retention` (its event, or the first event after it, was written within `retention`),
+    /// whether or not the purge has run since.
     async fn cursor_is_valid(
         &self,
         property_id: PropertyId,
         cursor: EventCursor,
+        retention: std::time::Duration,
     ) -> RepoResult<bool>;
     /// At most `limit` events the viewer may see, strictly after `after`, in log order.
     /// Only events that can no longer be preceded by a later commit are returned.

@@ -64,6 +64,8 @@ const BATCH: i64 = 200;
 #[derive(Debug, Clone, Copy)]
 pub struct StreamLimits {
     pub heartbeat: Duration,
+    /// How long events stay replayable: a cursor older than this gets `reset`.
+    pub retention: Duration,
     pub max_streams: usize,
     pub max_per_session: usize,
 }
@@ -72,6 +74,7 @@ impl Default for StreamLimits {
     fn default() -> Self {
         Self {
             heartbeat: Duration::from_secs(15),
+            retention: Duration::from_secs(604_800),
             max_streams: 10_000,
             max_per_session: 5,
         }
@@ -370,12 +373,13 @@ impl Start {
         log: &dyn EventLog,
         property_id: i64,
         cursor: Option<&str>,
+        retention: Duration,
     ) -> RepoResult<Self> {
         let Some(raw) = cursor.map(str::trim).filter(|c| !c.is_empty()) else {
             return Ok(Self::Ready(log.current_cursor().await?));
         };
         if let Some(cursor) = EventCursor::parse(raw) {
-            if log.cursor_is_valid(property_id, cursor).await? {
+            if log.cursor_is_valid(property_id, cursor, retention).await? {
                 return Ok(Self::After(cursor));
             }
         }
@@ -683,7 +687,12 @@ mod tests {
             self.check()?;
             Ok(EventCursor { xid: 10, id: 0 })
         }
-        async fn cursor_is_valid(&self, _: PropertyId, _: EventCursor) -> RepoResult<bool> {
+        async fn cursor_is_valid(
+            &self,
+            _: PropertyId,
+            _: EventCursor,
+            _: std::time::Duration,
+        ) -> RepoResult<bool> {
             self.check()?;
             Ok(true)
         }
@@ -789,13 +798,13 @@ mod tests {
     async fn a_stream_cannot_start_without_the_database() {
         let log = CountingLog::default();
         assert!(matches!(
-            Start::resolve(&log, 1, None).await,
+            Start::resolve(&log, 1, None, Duration::from_secs(60)).await,
             Ok(Start::Ready(_))
         ));
         log.down.store(true, Ordering::SeqCst);
         for cursor in [None, Some("12-3"), Some("garbage")] {
             assert!(matches!(
-                Start::resolve(&log, 1, cursor).await,
+                Start::resolve(&log, 1, cursor, Duration::from_secs(60)).await,
                 Err(RepositoryError::Unavailable(_))
             ));
         }

@@ -87,12 +87,21 @@ pub const APPEND_EVENT: &str = "
              RETURNING property_id)
          SELECT pg_notify($5, property_id::text) FROM e";
 
-/// Whether a cursor can be resumed from: not in the future, not purged, and its event exists.
+/// Whether a cursor can be resumed from: not in the future, not purged, its event exists, and
+/// it is not older than the retention (`$4` seconds): its event, and the first event after it
+/// (the first one a resume would send), were written within the retention. The purge runs
+/// now and then; a cursor expires on time all the same.
 pub const CURSOR_IS_VALID: &str = "
          SELECT $2::text::xid8 <= pg_snapshot_xmax(pg_current_snapshot())
                 AND $2::text::xid8 > (SELECT purged_through FROM event_log_state)
                 AND ($3 = 0 OR EXISTS (SELECT 1 FROM events
-                                        WHERE property_id = $1 AND id = $3 AND xid = $2::text::xid8))";
+                                        WHERE property_id = $1 AND id = $3 AND xid = $2::text::xid8
+                                          AND created_at >= now() - make_interval(secs => $4)))
+                AND NOT EXISTS (SELECT 1 FROM (SELECT e.created_at FROM events e
+                                                WHERE e.property_id = $1
+                                                  AND (e.xid, e.id) > ($2::text::xid8, $3)
+                                                ORDER BY e.xid, e.id LIMIT 1) AS next
+                                 WHERE next.created_at < now() - make_interval(secs => $4))";
 
 /// One batch of the event purge: at most `$2` events older than `$1`, and the purge
 /// watermark moved up to the highest xid removed.
@@ -256,11 +265,13 @@ impl EventLog for PgStore {
         &self,
         property_id: PropertyId,
         cursor: EventCursor,
+        retention: std::time::Duration,
     ) -> RepoResult<bool> {
         sqlx::query_scalar(CURSOR_IS_VALID)
             .bind(property_id)
             .bind(cursor.xid.to_string())
             .bind(cursor.id)
+            .bind(retention.as_secs_f64())
             .fetch_one(&mut *self.acquire().await?)
             .await
             .map_err(db_error)

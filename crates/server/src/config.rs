@@ -407,8 +407,8 @@ impl Settings {
                 "BELLHOP_EVENT_RETENTION_SECS",
                 lookup("BELLHOP_EVENT_RETENTION_SECS"),
                 604_800u64,
-                |v| (60..=31_536_000).contains(v),
-                "seconds, 60 to 31536000",
+                |v| (1..=31_536_000).contains(v),
+                "seconds, 1 to 31536000",
             )
             .map(Duration::from_secs)?,
             max_streams: parse(
@@ -422,8 +422,8 @@ impl Settings {
                 "BELLHOP_WEBHOOK_TIMEOUT_MS",
                 lookup("BELLHOP_WEBHOOK_TIMEOUT_MS"),
                 10_000u64,
-                |v| (100..=300_000).contains(v),
-                "milliseconds, 100 to 300000",
+                |v| (1..=300_000).contains(v),
+                "milliseconds, 1 to 300000",
             )
             .map(Duration::from_millis)?,
             webhook_retry_schedule: {
@@ -449,6 +449,7 @@ impl Settings {
     pub fn stream_limits(&self) -> bellhop_http::sse::StreamLimits {
         bellhop_http::sse::StreamLimits {
             heartbeat: self.events_heartbeat,
+            retention: self.event_retention,
             max_streams: self.max_streams,
             max_per_session: self.max_streams_per_session,
         }

@@ -90,6 +90,7 @@ pub async fn guest(
         &*events.log,
         viewer.property_id(),
         cursor(&req, &call.fields).as_deref(),
+        events.hub.limits.retention,
     )
     .await
     {
@@ -144,6 +145,7 @@ pub async fn staff(
         &*events.log,
         viewer.property_id(),
         cursor(&req, &call.fields).as_deref(),
+        events.hub.limits.retention,
     )
     .await
     {

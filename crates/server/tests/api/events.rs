@@ -767,6 +767,80 @@ async fn purged_events_are_gone_and_a_cursor_older_than_the_retention_gets_reset
     assert!(!text.contains("event: "), "{text}");
 }
 
+/// A cursor older than the retention gets `reset` even before the purge has removed anything:
+/// one whose own event is older, and one (a `ready` id) whose first event after it is older.
+/// Fresh cursors resume.
+#[bellhop_testdb::test]
+async fn a_cursor_older_than_the_retention_gets_reset_before_any_purge(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let addr = serve(&pool, &[("BELLHOP_EVENT_RETENTION_SECS", "3600")]).await;
+    let ada = app.ada().await;
+    let staff = [("Authorization", "Bearer demo-staff-key")];
+    let cursor_of = |code: String| {
+        let pool = pool.clone();
+        async move {
+            let (xid, id): (String, i64) =
+                sqlx::query_as("SELECT xid::text, id FROM events WHERE conversation_code = $1")
+                    .bind(code)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            format!("{xid}-{id}")
+        }
+    };
+    let first = app
+        .start_conversation(&ada, json!({"message": "First, long ago"}))
+        .await;
+    let mut stream = Sse::open(addr, "/staff/v1/events", &staff).await;
+    let ready = last_id(&stream.until("event: ready", 5).await);
+    app.start_conversation(&ada, json!({"message": "Second, long ago"}))
+        .await;
+    stream.until("Second, long ago", 5).await;
+    drop(stream);
+    sqlx::query("UPDATE events SET created_at = now() - interval '2 hours'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    for cursor in [cursor_of(first.clone()).await, ready] {
+        let mut stale = Sse::open(
+            addr,
+            &format!("/staff/v1/events?lastEventId={cursor}"),
+            &staff,
+        )
+        .await;
+        let text = stale.until("data: {\"type\":\"reset\"}", 5).await;
+        assert!(!text.contains("long ago"), "{cursor}: {text}");
+    }
+    assert_eq!(app.count("events").await, 2, "nothing was purged");
+
+    // A fresh cursor resumes: after the newest event, and a `ready` id before a new one.
+    let third = app
+        .start_conversation(&ada, json!({"message": "Third, just now"}))
+        .await;
+    let mut fresh = Sse::open(
+        addr,
+        &format!("/staff/v1/events?lastEventId={}", cursor_of(third).await),
+        &staff,
+    )
+    .await;
+    let text = fresh.drain(1_000).await;
+    assert!(!text.contains("event: "), "{text}");
+    let mut live = Sse::open(addr, "/staff/v1/events", &staff).await;
+    let ready = last_id(&live.until("event: ready", 5).await);
+    drop(live);
+    app.start_conversation(&ada, json!({"message": "Fourth, just now"}))
+        .await;
+    let mut resumed = Sse::open(
+        addr,
+        &format!("/staff/v1/events?lastEventId={ready}"),
+        &staff,
+    )
+    .await;
+    let text = resumed.until("Fourth, just now", 5).await;
+    assert!(!text.contains("event: reset"), "{text}");
+}
+
 #[bellhop_testdb::test]
 async fn a_staff_stream_ends_with_session_ended_when_its_key_is_disabled(pool: PgPool) {
     let _app = spawn(pool.clone()).await;
