@@ -291,19 +291,18 @@ impl EventLog for PgStore {
             .map_err(db_error)?;
         rows.into_iter()
             .map(|row| {
-                Ok(Event {
-                    cursor: EventCursor {
-                        xid: parse_xid(&row.xid)?,
-                        id: row.id,
-                    },
-                    created_at: row.created_at,
-                    payload: decode_payload(&row.data, row.conversation_code)?,
-                    audience: Audience {
+                stored_event(
+                    &row.xid,
+                    row.id,
+                    row.created_at,
+                    &row.data,
+                    row.conversation_code,
+                    Audience {
                         outlet_id: row.outlet_id,
                         stay_id: row.stay_id,
                         guest_identifier: row.guest_identifier,
                     },
-                })
+                )
             })
             .collect()
     }
@@ -319,6 +318,26 @@ impl EventLog for PgStore {
             .map_err(db_error)?;
         Ok(u64::try_from(done.unwrap_or(0)).unwrap_or(0))
     }
+}
+
+/// An event as the log (or a webhook delivery's copy of it) stores it.
+pub(crate) fn stored_event(
+    xid: &str,
+    id: i64,
+    created_at: DateTime<Utc>,
+    data: &Value,
+    conversation_code: String,
+    audience: Audience,
+) -> RepoResult<Event> {
+    Ok(Event {
+        cursor: EventCursor {
+            xid: parse_xid(xid)?,
+            id,
+        },
+        created_at,
+        payload: decode_payload(data, conversation_code)?,
+        audience,
+    })
 }
 
 pub(crate) fn parse_xid(raw: &str) -> RepoResult<u64> {
@@ -441,10 +460,7 @@ fn status(raw: &str) -> RepoResult<ConversationStatus> {
 }
 
 /// An event read back from its stored form and its conversation's code.
-pub(crate) fn decode_payload(
-    data: &Value,
-    conversation_code: String,
-) -> RepoResult<ConversationEvent> {
+fn decode_payload(data: &Value, conversation_code: String) -> RepoResult<ConversationEvent> {
     if let Some(c) = data.get("conversation") {
         let messages = c["messages"]
             .as_array()

@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use bellhop_domain::{
-    events::{Audience, Event, EventCursor},
+    events::{Audience, Event},
     ports::RepoResult,
     webhook::{WebhookData, WebhookSecret},
     RepositoryError,
@@ -30,11 +30,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
-use crate::{
-    db_error,
-    events::{decode_payload, parse_xid},
-    PgStore,
-};
+use crate::{db_error, events::stored_event, PgStore};
 
 /// An endpoint, by its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,19 +253,18 @@ impl PgStore {
                     property_id: row.property_id,
                     id: row.id,
                     attempt: row.attempts,
-                    event: Event {
-                        cursor: EventCursor {
-                            xid: parse_xid(&row.event_xid)?,
-                            id: row.event_id,
-                        },
-                        created_at: row.event_created_at,
-                        payload: decode_payload(&row.data, row.conversation_code)?,
-                        audience: Audience {
+                    event: stored_event(
+                        &row.event_xid,
+                        row.event_id,
+                        row.event_created_at,
+                        &row.data,
+                        row.conversation_code,
+                        Audience {
                             outlet_id: row.outlet_id,
                             stay_id: None,
                             guest_identifier: None,
                         },
-                    },
+                    )?,
                     body: row.body,
                 })
             })
