@@ -258,6 +258,17 @@ impl Sse {
     }
 }
 
+/// The cursor (`{xid}-{id}`) of the one event of a conversation.
+async fn cursor_of(pool: &PgPool, code: &str) -> String {
+    let (xid, id): (String, i64) =
+        sqlx::query_as("SELECT xid::text, id FROM events WHERE conversation_code = $1")
+            .bind(code)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    format!("{xid}-{id}")
+}
+
 pub(crate) fn last_id(text: &str) -> String {
     text.lines()
         .rev()
@@ -720,19 +731,10 @@ async fn purged_events_are_gone_and_a_cursor_older_than_the_retention_gets_reset
     let recent = app
         .start_conversation(&ada, json!({"message": "Fresh news"}))
         .await;
-    let cursor_of = |code: String| {
-        let pool = pool.clone();
-        async move {
-            let (xid, id): (String, i64) =
-                sqlx::query_as("SELECT xid::text, id FROM events WHERE conversation_code = $1")
-                    .bind(code)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            format!("{xid}-{id}")
-        }
-    };
-    let (old_cursor, recent_cursor) = (cursor_of(old.clone()).await, cursor_of(recent).await);
+    let (old_cursor, recent_cursor) = (
+        cursor_of(&pool, &old).await,
+        cursor_of(&pool, &recent).await,
+    );
     sqlx::query(
         "UPDATE events SET created_at = now() - interval '8 days' WHERE conversation_code = $1",
     )
@@ -776,18 +778,6 @@ async fn a_cursor_older_than_the_retention_gets_reset_before_any_purge(pool: PgP
     let addr = serve(&pool, &[("BELLHOP_EVENT_RETENTION_SECS", "3600")]).await;
     let ada = app.ada().await;
     let staff = [("Authorization", "Bearer demo-staff-key")];
-    let cursor_of = |code: String| {
-        let pool = pool.clone();
-        async move {
-            let (xid, id): (String, i64) =
-                sqlx::query_as("SELECT xid::text, id FROM events WHERE conversation_code = $1")
-                    .bind(code)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            format!("{xid}-{id}")
-        }
-    };
     let first = app
         .start_conversation(&ada, json!({"message": "First, long ago"}))
         .await;
@@ -802,7 +792,7 @@ async fn a_cursor_older_than_the_retention_gets_reset_before_any_purge(pool: PgP
         .await
         .unwrap();
 
-    for cursor in [cursor_of(first.clone()).await, ready] {
+    for cursor in [cursor_of(&pool, &first).await, ready] {
         let mut stale = Sse::open(
             addr,
             &format!("/staff/v1/events?lastEventId={cursor}"),
@@ -820,7 +810,10 @@ async fn a_cursor_older_than_the_retention_gets_reset_before_any_purge(pool: PgP
         .await;
     let mut fresh = Sse::open(
         addr,
-        &format!("/staff/v1/events?lastEventId={}", cursor_of(third).await),
+        &format!(
+            "/staff/v1/events?lastEventId={}",
+            cursor_of(&pool, &third).await
+        ),
         &staff,
     )
     .await;
