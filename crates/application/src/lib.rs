@@ -14,4 +14,7 @@ pub mod staff;
 pub mod tokens;
 pub mod webhooks;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::AppError;

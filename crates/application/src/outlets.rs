@@ -61,9 +61,8 @@ impl OutletService {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use bellhop_domain::{ports::MockPropertyRepository, property::Property, ErrorCode};
+    use bellhop_domain::{ports::MockPropertyRepository, ErrorCode};
     use chrono::Utc;
-    use chrono_tz::Europe::London;
 
     fn outlet(code: &str, active: bool) -> Outlet {
         Outlet {
@@ -85,17 +84,9 @@ mod tests {
 
     fn service() -> OutletService {
         let mut properties = MockPropertyRepository::new();
-        properties.expect_get_property().returning(|id| {
-            Ok(Some(Property {
-                id,
-                code: "DEMO-HOTEL".into(),
-                name: "Demo".into(),
-                brand_code: "B".into(),
-                group_code: "G".into(),
-                time_zone: London,
-                default_language: "en".into(),
-            }))
-        });
+        properties
+            .expect_get_property()
+            .returning(|id| Ok(Some(crate::testing::demo_property(id))));
         properties
             .expect_list_outlets()
             .returning(|_| Ok(Arc::new(vec![outlet("BAR", true), outlet("SPA", false)])));

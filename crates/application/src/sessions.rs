@@ -327,19 +327,10 @@ mod tests {
         MockPropertyRepository, MockSessionRepository, MockStayRepository,
     };
     use chrono::{DateTime, Duration, Utc};
-    use chrono_tz::Europe::London;
     use secrecy::SecretString;
 
     fn property() -> Property {
-        Property {
-            id: 1,
-            code: "DEMO-HOTEL".into(),
-            name: "Demo".into(),
-            brand_code: "B".into(),
-            group_code: "G".into(),
-            time_zone: London,
-            default_language: "en".into(),
-        }
+        crate::testing::demo_property(1)
     }
 
     fn stay(now: DateTime<Utc>) -> GuestStay {

@@ -112,7 +112,6 @@ mod tests {
         outlet::Outlet,
         ports::Written,
         ports::{MockConversationRepository, MockPropertyRepository, MockStayRepository},
-        property::Property,
         ErrorCode,
     };
     use chrono::{Duration, Utc};
@@ -154,17 +153,9 @@ mod tests {
 
     fn properties() -> MockPropertyRepository {
         let mut properties = MockPropertyRepository::new();
-        properties.expect_get_property().returning(|id| {
-            Ok(Some(Property {
-                id,
-                code: "DEMO-HOTEL".into(),
-                name: "Demo".into(),
-                brand_code: "B".into(),
-                group_code: "G".into(),
-                time_zone: London,
-                default_language: "en".into(),
-            }))
-        });
+        properties
+            .expect_get_property()
+            .returning(|id| Ok(Some(crate::testing::demo_property(id))));
         properties.expect_list_outlets().returning(|_| {
             Ok(Arc::new(vec![
                 outlet(2, "ROOMSVC", 2, false),
@@ -293,17 +284,9 @@ mod tests {
         use bellhop_domain::outlet::{OpeningInterval, WEEK};
         let now = Utc::now();
         let mut properties = MockPropertyRepository::new();
-        properties.expect_get_property().returning(|id| {
-            Ok(Some(Property {
-                id,
-                code: "DEMO-HOTEL".into(),
-                name: "Demo".into(),
-                brand_code: "B".into(),
-                group_code: "G".into(),
-                time_zone: London,
-                default_language: "en".into(),
-            }))
-        });
+        properties
+            .expect_get_property()
+            .returning(|id| Ok(Some(crate::testing::demo_property(id))));
         properties.expect_list_outlets().returning(move |_| {
             // Open for one minute a day, starting two hours from now: closed now.
             let opens = (now + Duration::hours(2)).with_timezone(&London).time();
@@ -323,29 +306,9 @@ mod tests {
         let mut repo = echoing_repository(Arc::new(std::sync::Mutex::new(None)));
         repo.expect_find_conversation().returning(|_, code| {
             Ok(Conversation {
-                id: 1,
-                property_id: 1,
-                code: code.into(),
                 subject: "Taxi".into(),
-                outlet_code: "CONCIERGE".into(),
                 outlet_name: "Concierge".into(),
-                order_code: None,
-                property_code: "DEMO-HOTEL".into(),
-                room_number: None,
-                guest_first_name: None,
-                guest_last_name: None,
-                guest_language_code: None,
-                status: ConversationStatus::Open,
-                conversation_type: ConversationType::Unsigned,
-                order_form_details: None,
-                created_at: Utc::now(),
-                last_message_at: Utc::now(),
-                unread_count: 0,
-                messages: vec![],
-                assignee: None,
-                notes: vec![],
-                reply_clock: Default::default(),
-                overdue: false,
+                ..crate::testing::open_conversation(code, "CONCIERGE")
             })
         });
         repo.expect_add_message()

@@ -135,7 +135,7 @@ pub(super) mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use bellhop_domain::{
-        conversation::{ConversationStatus, MessageType},
+        conversation::MessageType,
         naming::ConversationType,
         outlet::Outlet,
         ports::{
@@ -147,7 +147,6 @@ pub(super) mod tests {
         ErrorCode,
     };
     use chrono::{Duration, Utc};
-    use chrono_tz::Europe::London;
     use std::sync::Mutex;
 
     pub(super) fn key(outlet_ids: Option<Vec<i64>>) -> StaffKey {
@@ -182,17 +181,9 @@ pub(super) mod tests {
 
     pub(super) fn properties() -> MockPropertyRepository {
         let mut properties = MockPropertyRepository::new();
-        properties.expect_get_property().returning(|id| {
-            Ok(Some(Property {
-                id,
-                code: "DEMO-HOTEL".into(),
-                name: "Demo".into(),
-                brand_code: "B".into(),
-                group_code: "G".into(),
-                time_zone: London,
-                default_language: "en".into(),
-            }))
-        });
+        properties
+            .expect_get_property()
+            .returning(|id| Ok(Some(crate::testing::demo_property(id))));
         properties.expect_list_outlets().returning(|_| {
             Ok(Arc::new(vec![
                 outlet(2, "ROOMSVC", true),
@@ -253,29 +244,12 @@ pub(super) mod tests {
     /// A conversation of the outlet `outlet_code`, as the repository returns it.
     pub(super) fn conversation(code: &str, outlet_code: &str) -> Conversation {
         Conversation {
-            id: 1,
-            property_id: 1,
-            code: code.into(),
-            subject: "Hi".into(),
-            outlet_code: outlet_code.into(),
             outlet_name: format!("{outlet_code} name"),
-            order_code: None,
-            property_code: "DEMO-HOTEL".into(),
             room_number: Some("101".into()),
             guest_first_name: Some("Ada".into()),
             guest_last_name: Some("Lovelace".into()),
             guest_language_code: Some("en".into()),
-            status: ConversationStatus::Open,
-            conversation_type: ConversationType::Unsigned,
-            order_form_details: None,
-            created_at: Utc::now(),
-            last_message_at: Utc::now(),
-            unread_count: 0,
-            messages: vec![],
-            assignee: None,
-            notes: vec![],
-            reply_clock: Default::default(),
-            overdue: false,
+            ..crate::testing::open_conversation(code, outlet_code)
         }
     }
 
@@ -345,33 +319,7 @@ pub(super) mod tests {
         conversations.expect_get_conversation().never();
         conversations
             .expect_find_conversation()
-            .returning(|_, code| {
-                Ok(Conversation {
-                    id: 1,
-                    property_id: 1,
-                    code: code.into(),
-                    subject: "Hi".into(),
-                    outlet_code: "ROOMSVC".into(),
-                    outlet_name: "ROOMSVC".into(),
-                    order_code: None,
-                    property_code: "DEMO-HOTEL".into(),
-                    room_number: None,
-                    guest_first_name: None,
-                    guest_last_name: None,
-                    guest_language_code: None,
-                    status: ConversationStatus::Open,
-                    conversation_type: ConversationType::Unsigned,
-                    order_form_details: None,
-                    created_at: Utc::now(),
-                    last_message_at: Utc::now(),
-                    unread_count: 0,
-                    messages: vec![],
-                    assignee: None,
-                    notes: vec![],
-                    reply_clock: Default::default(),
-                    overdue: false,
-                })
-            });
+            .returning(|_, code| Ok(crate::testing::open_conversation(code, "ROOMSVC")));
         conversations
             .expect_add_message()
             .withf(|_, _, message, _| message.service_center_name == "ROOMSVC team")
