@@ -30,4 +30,7 @@ pub mod text;
 pub mod verification;
 pub mod webhook;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{DomainError, ErrorCode, RepositoryError};

@@ -139,12 +139,9 @@ pub fn weekday_name(day: Weekday) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{every_day, london, time};
     use chrono::TimeZone;
     use chrono_tz::Europe::London;
-
-    fn time(h: u32, m: u32) -> NaiveTime {
-        NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()
-    }
 
     #[test]
     fn an_outlet_is_usable_when_active_and_accepting_the_audience() {
@@ -185,20 +182,6 @@ mod tests {
             reply_target_minutes: None,
             out_of_hours_reply: None,
         }
-    }
-
-    fn every_day(opens: NaiveTime, closes: NaiveTime) -> Vec<OpeningInterval> {
-        WEEK.into_iter()
-            .map(|day| OpeningInterval { day, opens, closes })
-            .collect()
-    }
-
-    fn london(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        London
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
     }
 
     #[test]

@@ -217,28 +217,13 @@ impl ReplyClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outlet::WEEK;
-    use chrono::{NaiveTime, Weekday};
+    use crate::{
+        outlet::WEEK,
+        testing::{every_day, london, time},
+    };
+    use chrono::Weekday;
     use chrono_tz::Europe::London;
     use proptest::prelude::*;
-
-    fn time(h: u32, m: u32) -> NaiveTime {
-        NaiveTime::from_hms_opt(h, m, 0).unwrap()
-    }
-
-    fn every_day(opens: NaiveTime, closes: NaiveTime) -> Vec<OpeningInterval> {
-        WEEK.into_iter()
-            .map(|day| OpeningInterval { day, opens, closes })
-            .collect()
-    }
-
-    fn london(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        London
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .earliest()
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap()
