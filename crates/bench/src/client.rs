@@ -96,3 +96,24 @@ impl Connection {
         Ok((status, body))
     }
 }
+
+/// Sends a create-conversation request and returns the new conversation's code; anything but
+/// a 200 with a code is an error.
+pub async fn create_conversation(
+    connection: &mut Connection,
+    request: &[u8],
+) -> anyhow::Result<String> {
+    let (status, body) = connection.send(request).await?;
+    if status != 200 {
+        anyhow::bail!(
+            "create answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let reply: serde_json::Value = serde_json::from_slice(&body)?;
+    reply["responses"][0]["createConversationResponse"]["content"]["conversation"]["code"]
+        .as_str()
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("create answered without a conversation code"))
+}

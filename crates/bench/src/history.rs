@@ -176,19 +176,7 @@ fn routes(token: &str, code: &str) -> Vec<(String, Request)> {
 async fn measure(address: &str) -> anyhow::Result<Vec<(String, Summary)>> {
     let mut connection = Connection::new(address);
     let token = demo_session(&mut connection).await?;
-    let (status, body) = connection.send(&create_request(&token, 0)).await?;
-    if status != 200 {
-        bail!(
-            "create answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
-    let reply: Value = serde_json::from_slice(&body)?;
-    let code = reply["responses"][0]["createConversationResponse"]["content"]["conversation"]
-        ["code"]
-        .as_str()
-        .context("no conversation code")?
-        .to_owned();
+    let code = client::create_conversation(&mut connection, &create_request(&token, 0)).await?;
     let mut figures = Vec::new();
     for (name, request) in routes(&token, &code) {
         for n in 0..20 {

@@ -362,22 +362,8 @@ async fn add_message_requests(
             let mut connection = Connection::new(&address);
             let mut made = Vec::new();
             for token in mine {
-                let (status, body) = connection.send(&create_request(&token, 0)).await?;
-                if status != 200 {
-                    bail!(
-                        "create answered {status}: {}",
-                        String::from_utf8_lossy(&body)
-                    );
-                }
-                let reply: Value = serde_json::from_slice(&body)?;
-                let code = reply["responses"][0]["createConversationResponse"]["content"]
-                    ["conversation"]["code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                if code.is_empty() {
-                    bail!("create answered without a conversation code");
-                }
+                let code = client::create_conversation(&mut connection, &create_request(&token, 0))
+                    .await?;
                 made.push((token, code));
             }
             Ok::<_, anyhow::Error>(made)
